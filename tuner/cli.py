@@ -1,0 +1,116 @@
+"""The `tuner` command line: parse, load and validate, call the library. No logic lives here.
+
+Heavy libraries (torch, transformers, peft, trl) are imported inside the commands, so `--help` and
+input errors answer at once. Exit codes: 0 done, 2 bad input (one line per problem), 1 runtime failure.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from pathlib import Path
+from typing import Annotated, Callable
+
+import typer
+
+app = typer.Typer(
+    help="Fine-tune regional LLMs from YAML recipes and measure what the fine-tune did to cultural knowledge.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+recipe_app = typer.Typer(help="Inspect training recipes.", no_args_is_help=True)
+data_app = typer.Typer(help="Inspect the data a recipe trains on.", no_args_is_help=True)
+app.add_typer(recipe_app, name="recipe")
+app.add_typer(data_app, name="data")
+
+_state = {"debug": False}
+
+
+@app.callback()
+def _main(debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False) -> None:
+    _state["debug"] = debug
+
+
+def _fail(message: str, code: int) -> None:
+    from rich.console import Console
+
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    for line in message.splitlines() or [message]:
+        err.print(f"[bold red]error:[/bold red] {line}", markup=True)
+    raise typer.Exit(code)
+
+
+def handles_errors(fn: Callable) -> Callable:
+    """UserError → exit 2 with its message; RuntimeFailure → exit 1; tracebacks only with --debug."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        from tuner.errors import RuntimeFailure, UserError
+
+        try:
+            return fn(*args, **kwargs)
+        except (UserError, RuntimeFailure) as e:
+            if _state["debug"]:
+                raise
+            _fail(str(e), 2 if isinstance(e, UserError) else 1)
+        except KeyboardInterrupt:
+            _fail("interrupted; `tuner train ... --resume` continues from the last checkpoint", 130)
+
+    return wrapper
+
+
+Overrides = Annotated[list[str] | None, typer.Argument(help="key.path=value overrides, applied after the file.")]
+
+
+@app.command()
+@handles_errors
+def train(
+    recipe: Annotated[str, typer.Argument(help="Recipe file, or the name of a shipped recipe (hindi_sft).")],
+    overrides: Overrides = None,
+    resume: Annotated[bool, typer.Option(help="Continue the run in output.dir from its last checkpoint.")] = False,
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing run in output.dir.")] = False,
+) -> None:
+    """Fine-tune a model from a YAML recipe (LoRA, QLoRA or full; chat SFT or continued pretraining)."""
+    from tuner.recipe import load_recipe
+
+    loaded = load_recipe(recipe, overrides)
+    from tuner.report.tables import print_run_summary
+    from tuner.train.trainer import train as run_training
+
+    print_run_summary(run_training(loaded, overwrite=overwrite, resume=resume))
+
+
+@recipe_app.command("show")
+@handles_errors
+def recipe_show(recipe: Annotated[str, typer.Argument(help="Recipe file or shipped recipe name.")], overrides: Overrides = None) -> None:
+    """Print the resolved recipe: every default filled in, overrides applied."""
+    from tuner.config import dump_yaml
+    from tuner.recipe import load_recipe
+
+    sys.stdout.write(dump_yaml(load_recipe(recipe, overrides)))
+
+
+@data_app.command("inspect")
+@handles_errors
+def data_inspect(recipe: Annotated[str, typer.Argument(help="Recipe file or shipped recipe name.")], overrides: Overrides = None) -> None:
+    """Token statistics, truncation counts, packing efficiency and one rendered example with its loss mask."""
+    from tuner.recipe import load_recipe
+
+    loaded = load_recipe(recipe, overrides)
+    from tuner.data.inspect import inspect_recipe
+
+    inspect_recipe(loaded)
+
+
+@app.command()
+@handles_errors
+def merge(
+    run: Annotated[Path, typer.Argument(help="A LoRA run folder written by `tuner train`.")],
+    atol: Annotated[float, typer.Option(help="Largest allowed |logit| difference between adapter and merged model.")] = 1e-3,
+) -> None:
+    """Fold a LoRA adapter into its base (RUN/merged), checked equal to the adapter's outputs first."""
+    from tuner.train.merge import merge_run
+
+    target = merge_run(run, atol)
+    typer.echo(f"merged model written to {target} ({(target / 'merge_check.txt').read_text().strip()})")
