@@ -60,6 +60,15 @@ def handles_errors(fn: Callable) -> Callable:
     return wrapper
 
 
+def _quiet_libraries() -> None:
+    """Hide the libraries' per-step bars and info logs; tuner prints its own progress and summaries."""
+    import datasets
+    import transformers
+
+    datasets.disable_progress_bars()
+    transformers.logging.set_verbosity_error()
+
+
 Overrides = Annotated[list[str] | None, typer.Argument(help="key.path=value overrides, applied after the file.")]
 
 
@@ -75,6 +84,7 @@ def train(
     from tuner.recipe import load_recipe
 
     loaded = load_recipe(recipe, overrides)
+    _quiet_libraries()
     from tuner.report.tables import print_run_summary
     from tuner.train.trainer import train as run_training
 
@@ -98,6 +108,7 @@ def data_inspect(recipe: Annotated[str, typer.Argument(help="Recipe file or ship
     from tuner.recipe import load_recipe
 
     loaded = load_recipe(recipe, overrides)
+    _quiet_libraries()
     from tuner.data.inspect import inspect_recipe
 
     inspect_recipe(loaded)

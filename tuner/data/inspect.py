@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rich.console import Console
@@ -69,14 +70,17 @@ def inspect_recipe(recipe: Recipe, console: Console | None = None) -> PackingSta
     data = build_datasets(recipe, tokenizer)
     max_length = recipe.training.max_length
 
-    table = Table(title=f"Sources (max_length {max_length}, truncation policy '{recipe.training.truncation}')", title_justify="left")
-    for col in ["source", "format", "rows", "train", "eval", "sequences", "tokens", "trained tokens", "truncated", "dropped", "split docs"]:
-        table.add_column(col, justify="left" if col in ("source", "format") else "right")
+    table = Table(title=f"Sources (max_length {max_length}, truncation '{recipe.training.truncation}')", title_justify="left")
+    table.add_column("")
     for s in data.sources:
-        table.add_row(
-            s.name, s.format, str(s.rows), str(s.train_rows), str(s.eval_rows), str(s.examples), f"{s.tokens:,}",
-            f"{s.trained_tokens:,}", str(s.truncated), str(s.dropped), str(s.split_documents),
-        )
+        table.add_column(f"{Path(s.name).name} ({s.format})", justify="right")
+    rows = [
+        ("rows read", "rows"), ("train rows (weighted)", "train_rows"), ("eval rows", "eval_rows"),
+        ("training sequences", "examples"), ("tokens", "tokens"), ("trained tokens", "trained_tokens"),
+        ("truncated", "truncated"), ("dropped", "dropped"), ("documents split into windows", "split_documents"),
+    ]
+    for label, attr in rows:
+        table.add_row(label, *(f"{getattr(s, attr):,}" for s in data.sources))
     console.print(table)
     lengths = [n for s in data.sources for n in s.lengths]
     console.print(length_histogram(lengths, max_length))

@@ -1,0 +1,135 @@
+"""Benchmark specs: one YAML file under `eval/` describes a benchmark, no code.
+
+A spec names where the items come from (a local file or a hub dataset), how the file's columns map
+to an `Item`, the prompt templates per language, the scoring kind and the metric. The model is never
+part of a spec: it is the argument of `tuner eval`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from tuner.config import load_config, load_yaml
+from tuner.errors import UserError
+from tuner.paths import PROJECT_ROOT
+
+EVAL_ROOT = PROJECT_ROOT / "eval"
+Scoring = Literal["mc_loglik", "mc_letter", "distribution", "generate"]
+
+
+class Item(BaseModel):
+    """One question in one language; parallel translations share `id`."""
+
+    id: str = Field(description="Item id, shared by the translations of one question.")
+    question: str = Field(description="The question text; for cloze items a sentence with a `___` blank.")
+    choices: list[str] = Field(min_length=2, description="Answer options in their shown order.")
+    answer: int | None = Field(description="0-based index of the correct choice; None for opinion/value items.")
+    lang: str = Field("en", description="Language code of question and choices.")
+    category: str = Field("", description="Category for per-category metrics.")
+    country: str = Field("", description="Country the item is about (empty when none).")
+    meta: dict[str, Any] = Field(default_factory=dict, description="Anything else the benchmark keeps per item.")
+
+    @property
+    def key(self) -> str:
+        return f"{self.id}@{self.lang}"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SourceSpec(_Strict):
+    path: str | None = Field(None, description="Local .jsonl/.json/.csv/.parquet file, relative to the spec file.")
+    hub: str | None = Field(None, description="Hub dataset id.")
+    config: str | None = Field(None, description="Hub dataset config.")
+    split: str = Field("test", description="Split to read from the hub.")
+    origin: str = Field(..., description="Where the data comes from (paper, dataset card).")
+    license: str = Field(..., description="The data's license.")
+    get: str | None = Field(None, description="How a user obtains the data when it is not shipped.")
+
+    @model_validator(mode="after")
+    def _one_origin(self) -> SourceSpec:
+        if (self.path is None) == (self.hub is None):
+            raise ValueError("give exactly one of 'path' (a local file) or 'hub' (a dataset id)")
+        return self
+
+
+class PromptSpec(_Strict):
+    loglik: str = Field(
+        "{question}", description="Context for mc_loglik; each choice is scored as its continuation (after a space)."
+    )
+    letter: str = Field(
+        "{question}\n{options}\nAnswer:", description="Prompt for mc_letter/distribution/generate; {options} lists A. .. D."
+    )
+
+
+class BenchmarkSpec(_Strict):
+    id: str = Field(..., description="Benchmark id, used in the result store and reports.")
+    version: int = Field(..., ge=1, description="Bump whenever items or prompts change: stored results key on it.")
+    description: str
+    source: SourceSpec
+    format: Literal["mc", "cloze"] = Field("mc", description="mc: question + options; cloze: a `___` blank filled by each option.")
+    columns: dict[str, str] = Field(default_factory=dict, description="Item field -> column name, where they differ.")
+    languages: list[str] = Field(["en"], min_length=1, description="Languages present; a variant asks one of them.")
+    scoring: Scoring = Field("mc_loglik", description="How a model's answer is read (DESIGN.md: Scoring).")
+    metric: Literal["acc", "acc_norm", "acc_token"] = Field(
+        "acc", description="mc_loglik normalisation that decides the prediction: raw sum, per character, per token."
+    )
+    chat: bool = Field(False, description="Render prompts with the model's chat template (variants may override).")
+    prompts: dict[str, PromptSpec] = Field(default_factory=dict, description="Templates per language; default: {question}.")
+    max_new_tokens: int = Field(16, gt=0, description="generate: tokens to produce before parsing.")
+    higher_is_better: bool = True
+
+    # Where relative paths start (the spec's folder); not a YAML key.
+    base_dir: Path = Field(default=Path("."), exclude=True)
+
+    @model_validator(mode="after")
+    def _prompts_cover_languages(self) -> BenchmarkSpec:
+        extra = set(self.prompts) - set(self.languages)
+        if extra:
+            raise ValueError(f"prompts given for {sorted(extra)} which are not in languages {self.languages}")
+        return self
+
+    def prompt(self, lang: str) -> PromptSpec:
+        return self.prompts.get(lang, PromptSpec())
+
+    def prompt_hash(self) -> str:
+        """Hash of everything that shapes the rendered prompt; stored with every result."""
+        text = repr((self.format, sorted((k, v.model_dump()) for k, v in self.prompts.items())))
+        return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def find_spec_file(name: str) -> Path | None:
+    """`india_recall` → eval/**/india_recall.yaml; a path works too."""
+    path = Path(name)
+    if path.suffix in (".yaml", ".yml") and path.is_file():
+        return path
+    matches = [p for p in EVAL_ROOT.rglob(f"{name}.yaml") if p.parent.name != "suites"]
+    return matches[0] if len(matches) == 1 else None
+
+
+def load_spec(name: str) -> BenchmarkSpec:
+    path = find_spec_file(name)
+    if path is None:
+        known = sorted(p.stem for p in EVAL_ROOT.rglob("*.yaml") if p.parent != EVAL_ROOT and p.parent.name != "suites")
+        raise UserError(f"benchmark '{name}': no spec found under eval/; known: {', '.join(known)}")
+    spec = load_config(BenchmarkSpec, path)
+    spec.base_dir = path.resolve().parent
+    return spec
+
+
+def load_suite(names: str) -> list[BenchmarkSpec]:
+    """`--suite a,b`: each name is a suite from eval/suites.yaml or a single benchmark id."""
+    suites = load_yaml(EVAL_ROOT / "suites.yaml") if (EVAL_ROOT / "suites.yaml").is_file() else {}
+    specs: list[BenchmarkSpec] = []
+    for name in [n.strip() for n in names.split(",") if n.strip()]:
+        for bench in suites.get(name, {}).get("benchmarks", [name]):
+            if all(s.id != bench for s in specs):
+                specs.append(load_spec(bench))
+    if not specs:
+        raise UserError("--suite: give at least one suite or benchmark name")
+    return specs
