@@ -125,3 +125,41 @@ def merge(
 
     target = merge_run(run, atol)
     typer.echo(f"merged model written to {target} ({(target / 'merge_check.txt').read_text().strip()})")
+
+
+@app.command("eval")
+@handles_errors
+def eval_(
+    model: Annotated[str, typer.Argument(help="Alias, hub id, model folder, tuner run folder or adapter folder.")],
+    suite: Annotated[str, typer.Option(help="Suites or benchmark ids, comma-separated (eval/suites.yaml).")] = "india_recall",
+    variant: Annotated[
+        list[str] | None, typer.Option(help="Prompt variant, repeatable: en, hi+persona=india, en+shots=3+chat, en+scoring=mc_letter.")
+    ] = None,
+    out: Annotated[Path | None, typer.Option(help="Results folder; default results/<model>/<suite>.")] = None,
+    threads: Annotated[str, typer.Option(help="CPU threads: auto or a number.")] = "auto",
+) -> None:
+    """Score a model on benchmarks: accuracy per benchmark, category and language with 95% CIs."""
+    from tuner.evals.spec import load_suite
+
+    specs = load_suite(suite)
+    for text in variant or []:
+        from tuner.evals.prompts import Variant
+
+        Variant.parse(text)  # fail on a malformed variant before loading anything
+    _quiet_libraries()
+    import json
+
+    from tuner.evals.evaluate import evaluate, write_results
+    from tuner.report.tables import print_eval_results
+
+    result = evaluate(model, specs, variant, threads=int(threads) if threads.isdigit() else "auto")
+    target = out or Path("results") / _slug(model) / _slug(suite)
+    path = write_results(result, target, suite)
+    print_eval_results(json.loads(path.read_text()))
+    typer.echo(f"results: {path}  per-item: {target / 'items.jsonl'}")
+
+
+def _slug(text: str) -> str:
+    import re
+
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text.strip("/")).strip("_") or "model"

@@ -190,23 +190,29 @@ def load_model(
     return model
 
 
-def fingerprint(model_ref: ModelRef) -> str:
-    """Hash of the weight and adapter files (contents, not names), so a retrained checkpoint in the
-    same folder never matches an old one. Hub ids hash the snapshot transformers downloaded."""
+def model_files(model_ref: ModelRef) -> list[Path]:
+    """The files that define the model's behaviour: weights, adapter, config, tokenizer, chat template."""
     folders = [Path(model_ref.base)] if Path(model_ref.base).is_dir() else [_hub_snapshot(model_ref.base)]
     if model_ref.adapter is not None:
         folders.append(model_ref.adapter)
+    suffixes = {".safetensors", ".bin", ".json", ".model", ".gguf", ".jinja"}
+    return [p for folder in folders for p in sorted(folder.iterdir()) if p.suffix in suffixes and p.name != "run.json"]
+
+
+def files_signature(files: list[Path]) -> str:
+    """Cheap stand-in for the contents (paths, sizes, mtimes), to reuse a fingerprint already computed."""
+    return json.dumps([(str(p.resolve()), p.stat().st_size, p.stat().st_mtime_ns) for p in files])
+
+
+def fingerprint(model_ref: ModelRef, files: list[Path] | None = None) -> str:
+    """Hash of the weight and adapter files (contents, not names), so a retrained checkpoint in the
+    same folder never matches an old one. Hub ids hash the snapshot transformers downloaded."""
     digest = hashlib.sha256()
-    for folder in folders:
-        files = sorted(
-            p for p in folder.iterdir()
-            if p.suffix in {".safetensors", ".bin", ".json", ".model", ".gguf"} and p.name != "run.json"
-        )
-        for p in files:
-            digest.update(p.name.encode())
-            with open(p, "rb") as fh:
-                for block in iter(lambda: fh.read(1 << 20), b""):
-                    digest.update(block)
+    for p in files if files is not None else model_files(model_ref):
+        digest.update(p.name.encode())
+        with open(p, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
     return digest.hexdigest()[:16]
 
 

@@ -55,8 +55,10 @@ class Scorer:
         self,
         model: PreTrainedModel,
         tokenizer: PreTrainedTokenizerBase,
-        token_budget: int = 2048,
-        pack_width: int = 512,
+        # Measured on the 135M model, 2 CPU threads: 256-token packs in 1024-token batches scored
+        # 100 questions ~20% faster than 512/2048 (attention cost grows with the pack's square).
+        token_budget: int = 1024,
+        pack_width: int = 256,
         on_batch: Callable[[int], None] | None = None,
     ) -> None:
         import torch
@@ -67,6 +69,7 @@ class Scorer:
         self.pack_width = pack_width
         self.on_batch = on_batch
         self.forward_calls = 0
+        self.positions = 0  # tokens fed through the model (padding excluded), for tokens/s
         base = model.get_base_model() if hasattr(model, "get_base_model") else model
         self.decoder = base.get_decoder()
         self.lm_head = base.get_output_embeddings()
@@ -175,6 +178,7 @@ class Scorer:
                 input_ids=ids.to(self.device), attention_mask=mask[:, None].to(self.device), position_ids=pos.to(self.device)
             ).last_hidden_state
         self.forward_calls += 1
+        self.positions += sum(len(r) for pack in batch for r in pack)
         return hidden, where
 
     def _log_probs(self, hidden_rows: torch.Tensor) -> torch.Tensor:
@@ -184,11 +188,11 @@ class Scorer:
         return logits.log_softmax(-1)
 
     # -- scoring kinds --------------------------------------------------------------------------
-    def loglik(self, prompts: Sequence[Prompt]) -> list[list[float]]:
-        """Sum of continuation log-probs for every choice of every prompt."""
+    def loglik(self, prompts: Sequence[Prompt]) -> list[list[tuple[float, int]]]:
+        """(sum of continuation log-probs, continuation tokens) for every choice of every prompt."""
         torch = self._torch
         rows = [self.loglik_row(i, p) for i, p in enumerate(prompts)]
-        out: list[list[float]] = [[] for _ in prompts]
+        out: list[list[tuple[float, int]]] = [[] for _ in prompts]
         for batch in self.batches(rows):
             hidden, where = self._forward(batch)
             gather_b, gather_t, targets, owners = [], [], [], []
@@ -208,7 +212,7 @@ class Scorer:
             for owner, value in zip(owners, picked, strict=True):
                 sums[owner] = sums.get(owner, 0.0) + value
             for row in (r for pack in batch for r in pack):
-                out[row.index] = [sums[(row.index, c)] for c in range(len(row.targets))]
+                out[row.index] = [(sums[(row.index, c)], len(t)) for c, t in enumerate(row.targets)]
             if self.on_batch:
                 self.on_batch(sum(map(len, batch)))
         return out
@@ -254,6 +258,7 @@ class Scorer:
                     do_sample=False, pad_token_id=pad,
                 )
             self.forward_calls += 1
+            self.positions += int(attn.sum()) + len(batch) * max_new_tokens
             for b, row in enumerate(batch):
                 out[row.index] = self.tokenizer.decode(gen[b, width:], skip_special_tokens=True)
             if self.on_batch:

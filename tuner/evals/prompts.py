@@ -65,11 +65,16 @@ class Variant:
             parts.append(f"persona={self.persona}")
         if self.shots:
             parts.append(f"shots={self.shots}")
-        if self.chat is not None:
-            parts.append("chat" if self.chat else "nochat")
+        if self.chat:
+            parts.append("chat")
         if self.scoring:
             parts.append(f"scoring={self.scoring}")
         return "+".join(parts)
+
+    @property
+    def label(self) -> str:
+        """The name without the scoring kind, which reports show in a column of its own."""
+        return self.name.split("+scoring=")[0]
 
 
 def persona_text(name: str, lang: str) -> str:

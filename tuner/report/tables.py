@@ -30,3 +30,40 @@ def print_run_summary(result: RunResult, console: Console | None = None) -> None
     ]:
         table.add_row(key, value)
     console.print(table)
+
+
+def _pct(acc: dict) -> str:
+    if acc["accuracy"] is None:
+        return "–"
+    return f"{acc['accuracy']:.1%} [{acc['ci_low']:.1%}, {acc['ci_high']:.1%}]"
+
+
+def print_eval_results(results: dict, console: Console | None = None) -> None:
+    """Accuracy per benchmark and variant (language), then per category, with 95% Wilson CIs."""
+    console = console or Console()
+    model = results["model"]
+    table = Table(title=f"{model['ref']}  (fingerprint {model['fingerprint']})", title_justify="left")
+    for col in ["benchmark", "variant", "scoring", "n", "accuracy [95% CI]"]:
+        table.add_column(col, justify="right" if col == "n" else "left")
+    for b in results["benchmarks"]:
+        o = b["overall"]
+        note = f"  ({o['unparsed']} unparsed)" if o.get("unparsed") else ""
+        table.add_row(b["id"], b["label"], b["scoring"], str(o["n"]), _pct(o) + note)
+    console.print(table)
+    for bench_id in dict.fromkeys(b["id"] for b in results["benchmarks"]):
+        runs = [b for b in results["benchmarks"] if b["id"] == bench_id]
+        cats = sorted({c for b in runs for c in b["by_category"]})
+        if len(cats) < 2:
+            continue
+        sub = Table(title=f"{bench_id} by category", title_justify="left")
+        sub.add_column("category")
+        for b in runs:
+            sub.add_column(f"{b['label']} ({b['scoring']})")
+        for cat in cats:
+            sub.add_row(cat, *(_pct(b["by_category"][cat]) if cat in b["by_category"] else "–" for b in runs))
+        console.print(sub)
+    t = results["timing"]
+    console.print(
+        f"[dim]scored {t['items_scored']} items in {t['scoring_s']:.1f} s ({t['items_per_s']:.1f} items/s, "
+        f"{t['tokens_per_s']:.0f} tokens/s); wall {t['wall_s']:.1f} s[/dim]"
+    )
