@@ -23,6 +23,7 @@ CORPUS = [
     "Namaste means a respectful greeting. नमस्ते एक सम्मानजनक अभिवादन है।",
     "Two plus two is four. दो और दो चार होते हैं।",
     "The Ganga flows through Varanasi. गंगा वाराणसी से होकर बहती है।",
+    "Answer: A Answer: B Answer: C Answer: D उत्तर: A उत्तर: B उत्तर: C उत्तर: D",
 ]
 
 CHATS = [

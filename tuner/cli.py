@@ -62,11 +62,16 @@ def handles_errors(fn: Callable) -> Callable:
 
 def _quiet_libraries() -> None:
     """Hide the libraries' per-step bars and info logs; tuner prints its own progress and summaries."""
+    import warnings
+
     import datasets
     import transformers
 
     datasets.disable_progress_bars()
     transformers.logging.set_verbosity_error()
+    transformers.logging.disable_progress_bar()
+    # Raised inside trl's own calls, not by anything a user can change.
+    warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
 
 
 Overrides = Annotated[list[str] | None, typer.Argument(help="key.path=value overrides, applied after the file.")]
@@ -137,6 +142,7 @@ def eval_(
     ] = None,
     out: Annotated[Path | None, typer.Option(help="Results folder; default results/<model>/<suite>.")] = None,
     threads: Annotated[str, typer.Option(help="CPU threads: auto or a number.")] = "auto",
+    store: Annotated[Path | None, typer.Option(help="Result store (SQLite); default $TUNER_HOME/results.sqlite.")] = None,
 ) -> None:
     """Score a model on benchmarks: accuracy per benchmark, category and language with 95% CIs."""
     from tuner.evals.spec import load_suite
@@ -150,13 +156,48 @@ def eval_(
     import json
 
     from tuner.evals.evaluate import evaluate, write_results
+    from tuner.evals.store import ResultStore
     from tuner.report.tables import print_eval_results
 
-    result = evaluate(model, specs, variant, threads=int(threads) if threads.isdigit() else "auto")
+    result = evaluate(model, specs, variant, ResultStore(store), threads=int(threads) if threads.isdigit() else "auto")
     target = out or Path("results") / _slug(model) / _slug(suite)
     path = write_results(result, target, suite)
     print_eval_results(json.loads(path.read_text()))
     typer.echo(f"results: {path}  per-item: {target / 'items.jsonl'}")
+
+
+@app.command()
+@handles_errors
+def ablate(
+    base: Annotated[str, typer.Option(help="The base model reference.")],
+    tuned: Annotated[str, typer.Option(help="The tuned model: a run folder, adapter folder, model folder or hub id.")],
+    suite: Annotated[str, typer.Option(help="Suites or benchmark ids, comma-separated.")] = "recall_and_control",
+    variant: Annotated[list[str] | None, typer.Option(help="Variants (default per language: LANG and LANG+scoring=mc_letter).")] = None,
+    out: Annotated[Path | None, typer.Option(help="Report folder; default reports/<tuned>-vs-<base>.")] = None,
+    store: Annotated[Path | None, typer.Option(help="Result store (SQLite); default $TUNER_HOME/results.sqlite.")] = None,
+    force: Annotated[bool, typer.Option(help="Compare even when the tuned model was trained on another base.")] = False,
+    seed: Annotated[int, typer.Option(help="Bootstrap seed.")] = 0,
+) -> None:
+    """Compare base and tuned item by item: knowledge lost and gained per benchmark, with statistics."""
+    from tuner.evals.spec import load_suite
+
+    load_suite(suite)  # refuse unknown suites before loading any model
+    _quiet_libraries()
+    from tuner.ablate.ablate import ablate as run_ablation
+    from tuner.evals.store import ResultStore
+    from tuner.report.ablation import write_report
+    from tuner.report.tables import print_ledger
+
+    result = run_ablation(base, tuned, suite, variant, ResultStore(store), force, seed)
+    items = {
+        side: {f"{r.spec.id}|{r.variant.name}": r.responses for r in res.runs} for side, res in (("base", result.base), ("tuned", result.tuned))
+    }
+    target = out or Path("reports") / f"{_slug(tuned)}-vs-{_slug(base)}"
+    path = write_report(result.report, items["base"], items["tuned"], target)
+    print_ledger(result.report)
+    meta = result.report["meta"]
+    typer.echo(f"report: {path} (+ report.json, report.html, figures); {meta['items_scored']} items scored, "
+               f"{meta['forward_calls']} forward passes, {result.wall_s:.1f} s")
 
 
 def _slug(text: str) -> str:

@@ -107,6 +107,7 @@ class TrainingSection(_Section):
     seed: int = 42
     logging_steps: int = Field(5, gt=0)
     eval_steps: int | None = Field(None, gt=0, description="Evaluate every N steps (needs data.eval_fraction > 0).")
+    eval_on_start: bool = Field(False, description="Also evaluate before the first step: the baseline of the eval loss curve.")
     save_steps: int = Field(50, gt=0, description="Checkpoint every N steps (what --resume continues from).")
     save_total_limit: int | None = Field(2, gt=0, description="Checkpoints kept; None keeps all.")
     activation_checkpointing: bool = Field(

@@ -67,3 +67,22 @@ def print_eval_results(results: dict, console: Console | None = None) -> None:
         f"[dim]scored {t['items_scored']} items in {t['scoring_s']:.1f} s ({t['items_per_s']:.1f} items/s, "
         f"{t['tokens_per_s']:.0f} tokens/s); wall {t['wall_s']:.1f} s[/dim]"
     )
+
+
+def print_ledger(report: dict, console: Console | None = None) -> None:
+    """The knowledge ledger of `tuner ablate`, one row per benchmark and variant."""
+    from tuner.report.ablation import HEADLINE, headline_rows
+
+    console = console or Console()
+    meta = report["meta"]
+    table = Table(title=f"{meta['tuned']['ref']} vs {meta['base']['ref']}", title_justify="left")
+    for col in HEADLINE:
+        table.add_column(col, overflow="fold")
+    for row in headline_rows(report):
+        table.add_row(*row)
+    console.print(table)
+    for r in report["recall_vs_retention"]:
+        console.print(
+            f"{r['id']} [{r['variant']}, {r['scoring']}]: {r['lost']} lost, of which {r['still_known']} still ranked first "
+            f"by log-likelihood (known, not recalled) and {r['forgotten']} forgotten"
+        )

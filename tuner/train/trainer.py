@@ -153,6 +153,7 @@ def train(
         logging_steps=t.logging_steps,
         eval_strategy="steps" if t.eval_steps else "no",
         eval_steps=t.eval_steps,
+        eval_on_start=bool(t.eval_steps) and t.eval_on_start,
         save_strategy="steps",
         save_steps=t.save_steps,
         save_total_limit=t.save_total_limit,
