@@ -56,3 +56,23 @@ def test_eval_cli_on_the_embedded_model_resumes_from_the_store(tmp_path):
     assert second.exit_code == 0
     again = json.loads((tmp_path / "out" / "results.json").read_text())
     assert again["timing"]["items_scored"] == 0 and again["benchmarks"][0]["overall"] == overall
+
+
+def test_batched_scoring_matches_the_reference_on_the_real_model():
+    from tuner.evals.engine import Scorer, reference_loglik
+    from tuner.evals.loaders import load_items
+    from tuner.evals.prompts import Variant, build_prompt
+    from tuner.evals.spec import load_spec
+
+    ref = resolve(DEFAULT_MODEL)
+    tok, model = load_tokenizer(ref), load_model(ref, torch.float32)
+    spec = load_spec("india_recall")
+    items = load_items(spec)
+    scorer = Scorer(model, tok)
+    for lang in ("en", "hi"):
+        subset = [it for it in items if it.lang == lang][:10]
+        variant = Variant(lang).resolved(spec)
+        prompts = [build_prompt(it, spec, variant, [], tok) for it in subset]
+        for p, scores in zip(prompts, scorer.loglik(prompts), strict=True):
+            expected = [reference_loglik(model, scorer, p.context, c) for c in p.continuations]
+            assert [s for s, _ in scores] == pytest.approx(expected, abs=1e-4)

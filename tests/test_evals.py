@@ -14,7 +14,7 @@ from tuner.evals.engine import Scorer, parse_answer, reference_loglik
 from tuner.evals.evaluate import evaluate
 from tuner.evals.loaders import load_items
 from tuner.evals.metrics import accuracy, wilson_interval
-from tuner.evals.prompts import Prompt, Variant, build_prompt, pick_shots
+from tuner.evals.prompts import Variant, build_prompt, pick_shots
 from tuner.evals.spec import load_spec
 from tuner.evals.store import ResultStore
 

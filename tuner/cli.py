@@ -200,6 +200,30 @@ def ablate(
                f"{meta['forward_calls']} forward passes, {result.wall_s:.1f} s")
 
 
+@app.command()
+@handles_errors
+def study(
+    spec: Annotated[str, typer.Argument(help="Study spec file, or the name of one under ablations/.")],
+    store: Annotated[Path | None, typer.Option(help="Result store (SQLite); default $TUNER_HOME/results.sqlite.")] = None,
+) -> None:
+    """Run a study: train its arms, evaluate every model, compare each with the base, one report."""
+    from tuner.ablate.study import load_study
+
+    loaded = load_study(spec)
+    _quiet_libraries()
+    from tuner.ablate.study import run_study, write_study_report
+    from tuner.evals.store import ResultStore
+    from tuner.report.tables import print_ledger
+
+    result = run_study(loaded, ResultStore(store))
+    path = write_study_report(result)
+    for comp in result["comparisons"]:
+        print_ledger({**comp, "meta": {"tuned": {"ref": comp["arm"]}, "base": {"ref": comp["reference"]}}})
+    meta = result["meta"]
+    typer.echo(f"report: {path}; trained {meta['trained']} arm(s), scored {meta['items_scored']} items, "
+               f"{meta['forward_calls']} forward passes, {meta['wall_s']} s")
+
+
 def _slug(text: str) -> str:
     import re
 

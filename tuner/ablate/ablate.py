@@ -52,10 +52,14 @@ def check_base(base: ModelRef, tuned: ModelRef, store: ResultStore, force: bool)
     )
 
 
+def expand_variants(templates: list[str], langs: list[str]) -> list[str]:
+    """`{lang}` in a variant template stands for each language of the benchmark, in order."""
+    per_lang = [t.format(lang=lang) for lang in langs for t in templates if "{lang}" in t]
+    return per_lang + [t for t in templates if "{lang}" not in t]
+
+
 def variants_for(spec: BenchmarkSpec, variants: list[str] | None) -> list[str]:
-    if variants:
-        return variants
-    return [v.format(lang=lang) for lang in spec.languages for v in DEFAULT_VARIANTS]
+    return expand_variants(variants or DEFAULT_VARIANTS, spec.languages)
 
 
 @dataclass

@@ -20,12 +20,15 @@ N_BOOT = 10_000
 
 
 def _paired(base: EvalRun, tuned: EvalRun) -> list[tuple[dict[str, Any], dict[str, Any]]]:
-    """Responses of both models matched by item; refuses anything but identical item sets."""
-    a = {r["item"]: r for r in base.responses}
-    b = {r["item"]: r for r in tuned.responses}
+    """Responses matched by item id (parallel translations share it, so a Hindi prompt can be
+    compared with the English one); refuses anything but identical item sets."""
+    if base.spec.id != tuned.spec.id:
+        raise UserError(f"cannot pair benchmark '{base.spec.id}' with '{tuned.spec.id}'")
+    a = {r["id"]: r for r in base.responses}
+    b = {r["id"]: r for r in tuned.responses}
     if a.keys() != b.keys():
         only = sorted(a.keys() ^ b.keys())[:3]
-        raise UserError(f"{base.spec.id} [{base.variant.name}]: the two result sets hold different items (e.g. {only}); compare identical items only")
+        raise UserError(f"{base.spec.id} [{base.variant.name} vs {tuned.variant.name}]: the two result sets hold different items (e.g. {only}); compare identical items only")
     return [(a[k], b[k]) for k in a if a[k].get("correct") is not None]
 
 
@@ -44,6 +47,12 @@ def compare_pairs(pairs: list[tuple[dict[str, Any], dict[str, Any]]], seed: int)
         "ledger": led.as_dict(),
         "mcnemar_p": mcnemar_exact(led.lost, led.gained),
     }
+    # Position bias: a model that picks the same option for nearly every item scores near chance
+    # whatever it knows; the report flags it rather than reading its accuracy as knowledge.
+    for side, k in (("base", 0), ("tuned", 1)):
+        preds = [p[k].get("pred") for p in pairs]
+        top = max(set(preds), key=preds.count)
+        out[side]["top_prediction_share"] = preds.count(top) / len(preds)
     margins = [(x["margin"], y["margin"]) for x, y in pairs if x.get("margin") is not None and y.get("margin") is not None]
     if margins:
         m, mlow, mhigh = paired_bootstrap([x for x, _ in margins], [y for _, y in margins], N_BOOT, seed)
@@ -67,8 +76,8 @@ def recall_vs_retention(base: list[EvalRun], tuned: list[EvalRun]) -> list[dict[
         loglik = next((t for t in tuned if t.variant.scoring == "mc_loglik" and _same_prompt(t, run)), None)
         if loglik is None:
             continue
-        lost = [y["item"] for x, y in _paired(base[i], run) if x["correct"] and not y["correct"]]
-        ranked = {r["item"]: r["correct"] for r in loglik.responses}
+        lost = [y["id"] for x, y in _paired(base[i], run) if x["correct"] and not y["correct"]]
+        ranked = {r["id"]: r["correct"] for r in loglik.responses}
         still = sum(bool(ranked.get(k)) for k in lost)
         rows.append({
             "id": run.spec.id, "variant": run.variant.label, "scoring": run.variant.scoring,
@@ -77,17 +86,29 @@ def recall_vs_retention(base: list[EvalRun], tuned: list[EvalRun]) -> list[dict[
     return rows
 
 
-def compare(base: EvalResult, tuned: EvalResult, seed: int = 0) -> dict[str, Any]:
-    if [(r.spec.id, r.variant.name) for r in base.runs] != [(r.spec.id, r.variant.name) for r in tuned.runs]:
+def compare_runs(base_runs: list[EvalRun], tuned_runs: list[EvalRun], seed: int = 0) -> dict[str, Any]:
+    """Compare run i of the base with run i of the tuned side (same benchmark, items paired by id).
+
+    `tuner ablate` pairs identical variants of two models; a study may pair two prompt variants
+    of one model (plain vs persona) the same way."""
+    if len(base_runs) != len(tuned_runs):
         raise UserError("the two result sets cover different benchmarks or variants; evaluate both on the same suite and variants")
     benchmarks = []
-    for rb, rt in zip(base.runs, tuned.runs, strict=True):
+    for rb, rt in zip(base_runs, tuned_runs, strict=True):
         pairs = _paired(rb, rt)
         cats = sorted({x["category"] for x, _ in pairs})
+        label = rb.variant.label if rb.variant.label == rt.variant.label else f"{rb.variant.label} → {rt.variant.label}"
         benchmarks.append({
-            "id": rb.spec.id, "version": rb.spec.version, "variant": rb.variant.name, "label": rb.variant.label,
-            "lang": rb.variant.lang, "scoring": rb.variant.scoring, "metric": rb.spec.metric,
+            "id": rb.spec.id, "version": rb.spec.version, "variant": rt.variant.name, "label": label,
+            "lang": rt.variant.lang, "scoring": rt.variant.scoring, "metric": rb.spec.metric,
             **compare_pairs(pairs, seed),
             "by_category": {c: compare_pairs([p for p in pairs if p[0]["category"] == c], seed) for c in cats},
         })
-    return {"benchmarks": benchmarks, "recall_vs_retention": recall_vs_retention(base.runs, tuned.runs), "bootstrap": {"resamples": N_BOOT, "seed": seed}}
+    return {"benchmarks": benchmarks, "recall_vs_retention": recall_vs_retention(base_runs, tuned_runs), "bootstrap": {"resamples": N_BOOT, "seed": seed}}
+
+
+def compare(base: EvalResult, tuned: EvalResult, seed: int = 0) -> dict[str, Any]:
+    """Two models on identical benchmarks and variants."""
+    if [(r.spec.id, r.variant.name) for r in base.runs] != [(r.spec.id, r.variant.name) for r in tuned.runs]:
+        raise UserError("the two result sets cover different benchmarks or variants; evaluate both on the same suite and variants")
+    return compare_runs(base.runs, tuned.runs, seed)

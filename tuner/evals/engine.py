@@ -105,6 +105,8 @@ class Scorer:
 
     def letter_ids(self, prompt: Prompt, n: int) -> tuple[list[int], list[int]]:
         """The context's ids and the single token of each answer letter that would follow it."""
+        if n > len(LETTERS):
+            raise UserError(f"an item has {n} options; letter scoring labels at most {len(LETTERS)} (A-{LETTERS[-1]})")
         context, ids = None, []
         prefix = "" if prompt.context[-1:].isspace() else " "
         for letter in LETTERS[:n]:
@@ -219,7 +221,6 @@ class Scorer:
 
     def letters(self, prompts: Sequence[Prompt], n_choices: Sequence[int]) -> list[list[float]]:
         """Full-vocabulary log-probs of the answer letters at the answer position (one pass per item)."""
-        torch = self._torch
         rows, letter_ids = [], []
         for i, (p, n) in enumerate(zip(prompts, n_choices, strict=True)):
             context, ids = self.letter_ids(p, n)

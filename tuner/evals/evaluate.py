@@ -8,6 +8,7 @@ per-item items.jsonl, and the terminal table. The model is loaded only if someth
 from __future__ import annotations
 
 import json
+import math
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -36,10 +37,14 @@ class EvalRun:
     scored_now: int
 
     def metrics(self) -> dict[str, Any]:
-        return {
+        out = {
             "overall": accuracy(self.responses).as_dict(),
             "by_category": {k: v.as_dict() for k, v in grouped(self.responses, lambda r: r["category"]).items()},
         }
+        module = self.spec.benchmark_module()
+        if module is not None:  # the benchmark's published metric (all-four rule, JS similarity, ...)
+            out["benchmark_metrics"] = module.metrics(self.responses, self.items)
+        return out
 
 
 @dataclass
@@ -82,8 +87,6 @@ def respond(item: Item, spec: BenchmarkSpec, variant: Variant, prompt: Prompt, r
         record["scores"] = {"sum": sums, "tokens": tokens, "chars": chars}
         decision = by_metric
     elif kind in ("mc_letter", "distribution"):
-        import math
-
         logprobs = raw
         total = sum(math.exp(x) for x in logprobs)
         record["scores"] = {"logprob": logprobs, "prob": [math.exp(x) / total for x in logprobs], "letter_mass": total}

@@ -97,7 +97,6 @@ class Prompt:
 
     context: str
     continuations: list[str]
-    letter_prefix: str  # "" or " ": what precedes the answer letter after `context`
 
 
 def options_block(choices: list[str]) -> str:
@@ -161,7 +160,7 @@ def build_prompt(
         context = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
         if cloze:
             continuations = [c.lstrip(" ") for c in continuations]
-        return Prompt(context, continuations, "")
+        return Prompt(context, continuations)
 
     blocks = [persona] if persona else []
     for shot in shots:
@@ -172,4 +171,4 @@ def build_prompt(
     # Plain prompts: each choice follows the context after one space (lm-eval's target delimiter).
     if not cloze:
         continuations = [f" {c}" for c in continuations]
-    return Prompt(context, continuations, " ")
+    return Prompt(context, continuations)

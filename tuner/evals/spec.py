@@ -82,6 +82,12 @@ class BenchmarkSpec(_Strict):
     chat: bool = Field(False, description="Render prompts with the model's chat template (variants may override).")
     prompts: dict[str, PromptSpec] = Field(default_factory=dict, description="Templates per language; default: {question}.")
     max_new_tokens: int = Field(16, gt=0, description="generate: tokens to produce before parsing.")
+    module: str | None = Field(
+        None,
+        description="A benchmark whose rows need more than a column mapping (tuner.evals.benchmarks.NAME): "
+        "its build_items() makes the Items and its metrics() adds the published metric.",
+    )
+    module_options: dict[str, Any] = Field(default_factory=dict, description="Keyword options for the module's build_items().")
     higher_is_better: bool = True
 
     # Where relative paths start (the spec's folder); not a YAML key.
@@ -93,6 +99,20 @@ class BenchmarkSpec(_Strict):
         if extra:
             raise ValueError(f"prompts given for {sorted(extra)} which are not in languages {self.languages}")
         return self
+
+    @model_validator(mode="after")
+    def _module_exists(self) -> BenchmarkSpec:
+        if self.module is not None:
+            import importlib.util
+
+            if not self.module.startswith("tuner.evals.") or importlib.util.find_spec(self.module) is None:
+                raise ValueError(f"module '{self.module}' is not a tuner benchmark module (tuner.evals.benchmarks.NAME)")
+        return self
+
+    def benchmark_module(self) -> Any:
+        import importlib
+
+        return importlib.import_module(self.module) if self.module else None
 
     def prompt(self, lang: str) -> PromptSpec:
         return self.prompts.get(lang, PromptSpec())

@@ -24,14 +24,24 @@ def pvalue(p: float) -> str:
     return "<0.001" if p < 0.001 else f"{p:.3f}"
 
 
+BIASED = 0.9  # one option chosen for more than this share of items: accuracy says little
+
+
 def verdict(b: dict[str, Any]) -> str:
-    """One honest phrase: a change is called significant only when McNemar's p < 0.05."""
+    """One honest phrase: a change is called significant only when McNemar's p < 0.05, and accuracy
+    from a model that picks one option almost always is flagged as uninformative."""
     if not b.get("n"):
         return "no items"
     d = b["delta"]
-    if b["mcnemar_p"] >= ALPHA:
-        return f"no significant change (p={pvalue(b['mcnemar_p'])})"
-    return f"significant {'drop' if d['mean'] < 0 else 'rise'} (p={pvalue(b['mcnemar_p'])})"
+    text = (
+        f"no significant change (p={pvalue(b['mcnemar_p'])})" if b["mcnemar_p"] >= ALPHA
+        else f"significant {'drop' if d['mean'] < 0 else 'rise'} (p={pvalue(b['mcnemar_p'])})"
+    )
+    biased = [side for side in ("base", "tuned") if b[side].get("top_prediction_share", 0) > BIASED]
+    if biased:
+        shares = ", ".join(f"{side} {pct(b[side]['top_prediction_share'])}" for side in biased)
+        text += f"; position bias: one option chosen for {shares} of items, so this accuracy is uninformative"
+    return text
 
 
 def headline_rows(report: dict[str, Any]) -> list[list[str]]:
@@ -111,7 +121,7 @@ def render_markdown(report: dict[str, Any], figures: list[Path]) -> str:
         out += ["## Figures", ""] + [f"![{f.stem}]({f.name})" for f in figures]
     v = meta["versions"]
     out += ["", "## Reproducibility", "", "Versions: " + ", ".join(f"{k} {val}" for k, val in v.items()) + ".",
-            f"Benchmarks: " + ", ".join(f"{s['id']} v{s['version']} (prompt {s['prompt_hash']})" for s in meta["specs"]) + "."]
+            "Benchmarks: " + ", ".join(f"{s['id']} v{s['version']} (prompt {s['prompt_hash']})" for s in meta["specs"]) + "."]
     if meta["tuned"].get("recipe"):
         out += ["", "Tuned model's resolved recipe:", "", "```yaml", meta["tuned"]["recipe"].rstrip(), "```"]
     return "\n".join(out) + "\n"

@@ -31,3 +31,31 @@ def loss_curve(metrics_path: Path, out: Path, title: str) -> Path | None:
     fig.savefig(out, dpi=120)
     plt.close(fig)
     return out
+
+
+def forest_plot(comparisons: list[dict], out: Path, title: str) -> Path | None:
+    """Accuracy change with its 95% CI, one row per comparison, benchmark and variant."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = [(f"{c['name']}: {b['id']} [{b['label']}, {b['scoring'].replace('mc_', '')}]", b["delta"])
+            for c in comparisons for b in c["benchmarks"] if b.get("n")]
+    if not rows:
+        return None
+    fig, ax = plt.subplots(figsize=(8, 0.32 * len(rows) + 1.2))
+    for y, (_, d) in enumerate(rows):
+        colour = "#c0392b" if d["ci_high"] < 0 else "#27ae60" if d["ci_low"] > 0 else "#7f8c8d"
+        ax.errorbar(100 * d["mean"], y, xerr=[[100 * (d["mean"] - d["ci_low"])], [100 * (d["ci_high"] - d["mean"])]],
+                    fmt="o", color=colour, capsize=3)
+    ax.axvline(0, color="black", linewidth=0.8)
+    ax.set_yticks(range(len(rows)), [r[0] for r in rows], fontsize=7)
+    ax.invert_yaxis()
+    ax.set_xlabel("accuracy change (percentage points; red/green: CI excludes 0)")
+    ax.set_title(title)
+    ax.grid(axis="x", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(out, dpi=120)
+    plt.close(fig)
+    return out

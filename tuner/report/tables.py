@@ -70,19 +70,28 @@ def print_eval_results(results: dict, console: Console | None = None) -> None:
 
 
 def print_ledger(report: dict, console: Console | None = None) -> None:
-    """The knowledge ledger of `tuner ablate`, one row per benchmark and variant."""
-    from tuner.report.ablation import HEADLINE, headline_rows
+    """The knowledge ledger of `tuner ablate`, compact enough for a terminal (report.md has every CI)."""
+    from rich.markup import escape
+
+    from tuner.report.ablation import pct, pvalue
 
     console = console or Console()
     meta = report["meta"]
     table = Table(title=f"{meta['tuned']['ref']} vs {meta['base']['ref']}", title_justify="left")
-    for col in HEADLINE:
-        table.add_column(col, overflow="fold")
-    for row in headline_rows(report):
-        table.add_row(*row)
+    for col in ["benchmark", "variant", "scoring", "n", "base", "tuned", "Δ pp [95% CI]", "lost", "gained", "McNemar p"]:
+        table.add_column(col, justify="left" if col in ("benchmark", "variant", "scoring") else "right")
+    for b in report["benchmarks"]:
+        if not b.get("n"):
+            continue
+        d = b["delta"]
+        table.add_row(
+            b["id"], b["label"], b["scoring"].removeprefix("mc_"), str(b["n"]), pct(b["base"]["accuracy"]), pct(b["tuned"]["accuracy"]),
+            f"{100 * d['mean']:+.1f} [{100 * d['ci_low']:+.1f}, {100 * d['ci_high']:+.1f}]",
+            str(b["ledger"]["lost"]), str(b["ledger"]["gained"]), pvalue(b["mcnemar_p"]),
+        )
     console.print(table)
     for r in report["recall_vs_retention"]:
-        console.print(
+        console.print(escape(
             f"{r['id']} [{r['variant']}, {r['scoring']}]: {r['lost']} lost, of which {r['still_known']} still ranked first "
             f"by log-likelihood (known, not recalled) and {r['forgotten']} forgotten"
-        )
+        ))
