@@ -3,8 +3,9 @@
     python scripts/bench_train.py                 # embedded model, 64 Hindi conversations, 6 steps each
     python scripts/bench_train.py --steps 10 --threads 2
 
-Both runs happen in this process, one after the other, with the same torch threads, LoRA config,
-batch size, max_length, packing and seed. The peer is what a user writes from the trl docs:
+Each run happens in a fresh child process of this script (so neither inherits the other's warm
+caches), one after the other, with the same torch threads, LoRA config, batch size, max_length,
+packing and seed; `--repeats` alternates their order. The peer is what a user writes from the trl docs:
 prompt/completion data (trl then trains on the completion only), `packing=True`, trl's own
 tokenisation. Printed per run: steady-state tokens/s (non-padding input tokens over the wall time of
 steps 2..N, so model loading and the first step's warm-up are excluded), the share of non-padding
@@ -63,6 +64,7 @@ def run_tuner(data: Path, args, out: Path) -> dict:
         f"training.max_steps={args.steps}", f"training.per_device_train_batch_size={args.batch}",
         f"training.max_length={args.max_length}", "training.save_steps=1000", f"output.dir={out}",
         f"runtime.threads={args.threads}", "training.logging_steps=1",
+        "data.eval_fraction=0", "training.eval_steps=null",  # the peer trains on every example, no eval
     ])
     result = train(recipe, overwrite=True, callbacks=[clock])
     return clock.result(result.train_tokens_seen)
@@ -104,20 +106,44 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=2)
     parser.add_argument("--max-length", type=int, default=1024)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=1, help="runs per side, order alternating; the median is shown")
+    parser.add_argument("--side", choices=["tuner", "trl"], help=argparse.SUPPRESS)  # child-process mode
+    parser.add_argument("--result", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    torch.set_num_threads(args.threads)
-    import datasets
-    import transformers
 
-    datasets.disable_progress_bars()
-    transformers.logging.set_verbosity_error()
+    if args.side:
+        torch.set_num_threads(args.threads)
+        import datasets
+        import transformers
+
+        datasets.disable_progress_bars()
+        transformers.logging.set_verbosity_error()
+        with tempfile.TemporaryDirectory() as tmp:
+            run = run_tuner if args.side == "tuner" else run_trl
+            args.result.write_text(json.dumps(run(args.data, args, Path(tmp) / args.side)))
+        return
+
+    import statistics
+    import subprocess
+    import sys
+
+    results: dict[str, list[dict]] = {"tuner": [], "trl": []}
     with tempfile.TemporaryDirectory() as tmp:
-        results = {"tuner": run_tuner(args.data, args, Path(tmp) / "tuner"), "trl": run_trl(args.data, args, Path(tmp) / "trl")}
-    print(f"\n{'run':8} {'tokens/s':>10} {'non-padding share':>18}")
-    for name, r in results.items():
-        print(f"{name:8} {r['tokens_per_s']:>10.1f} {r['non_padding_share']:>18.1%}")
-    print(f"ratio tuner/trl: {results['tuner']['tokens_per_s'] / results['trl']['tokens_per_s']:.2f} "
-          f"({args.steps} steps x {args.batch} x {args.max_length} tokens, {args.threads} threads)")
+        for i in range(args.repeats):
+            for side in (("tuner", "trl") if i % 2 == 0 else ("trl", "tuner")):
+                out = Path(tmp) / f"{side}{i}.json"
+                child = [sys.executable, __file__, "--side", side, "--result", str(out), "--data", str(args.data),
+                         "--examples", str(args.examples), "--steps", str(args.steps), "--batch", str(args.batch),
+                         "--max-length", str(args.max_length), "--threads", str(args.threads)]
+                subprocess.run(child, check=True, capture_output=True)
+                results[side].append(json.loads(out.read_text()))
+    median = {side: statistics.median(r["tokens_per_s"] for r in runs) for side, runs in results.items()}
+    print(f"\n{'run':8} {'tokens/s (median)':>18} {'runs':>22} {'non-padding share':>18}")
+    for side, runs in results.items():
+        each = ", ".join(f"{r['tokens_per_s']:.1f}" for r in runs)
+        print(f"{side:8} {median[side]:>18.1f} {each:>22} {runs[0]['non_padding_share']:>18.1%}")
+    print(f"ratio tuner/trl: {median['tuner'] / median['trl']:.2f} "
+          f"({args.steps} steps x {args.batch} x {args.max_length} tokens, {args.threads} threads, {args.repeats} run(s) per side)")
 
 
 if __name__ == "__main__":

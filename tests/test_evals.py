@@ -83,11 +83,12 @@ def test_cloze_continuations_carry_the_rest_of_the_sentence(tiny, tmp_path):
     assert fast == pytest.approx([reference_loglik(model, scorer, prompt.context, c) for c in prompt.continuations], abs=1e-4)
 
 
-def test_letter_scores_equal_a_plain_forward(tiny, tmp_path):
+@pytest.mark.parametrize("variant", ["en", "en+chat", "hi+persona=india+chat"])
+def test_letter_scores_equal_a_plain_forward(tiny, tmp_path, variant):
     model, tok = tiny
     spec = load_spec(str(write_spec(tmp_path, scoring="mc_letter")))
-    items = [it for it in load_items(spec) if it.lang == "en"]
-    v = Variant("en").resolved(spec)
+    v = Variant.parse(variant).resolved(spec)
+    items = [it for it in load_items(spec) if it.lang == v.lang]
     prompts = [build_prompt(it, spec, v, [], tok) for it in items]
     scorer = Scorer(model, tok)
     got = scorer.letters(prompts, [4] * len(prompts))
@@ -96,7 +97,7 @@ def test_letter_scores_equal_a_plain_forward(tiny, tmp_path):
         with torch.no_grad():
             ref = model(input_ids=torch.tensor([context])).logits[0, -1].log_softmax(-1)[ids].tolist()
         assert scores == pytest.approx(ref, abs=1e-4)
-    assert "A. Holi\nB. Diwali" in prompts[0].context
+    assert ("A. Holi\nB. Diwali" if v.lang == "en" else "A. होली\nB. दीवाली") in prompts[0].context
 
 
 def test_interrupted_eval_resumes_and_a_third_run_scores_nothing(tiny_model, tmp_path, monkeypatch):

@@ -109,6 +109,23 @@ def test_score_countries_puts_a_persona_blind_model_at_the_average_with_ratio_on
         vsm.score_countries({"atlantis": MEANS, "india": MEANS})
 
 
+def test_vsm_summarize_scores_each_language_on_its_own():
+    # india answers mostly A on every item, usa mostly E: every item mean is the same within a persona
+    # (1.1 or 4.9), so every index is a difference of equal means, raw 0, e.g. PDI 35(1.1 - 1.1) + ... = 0
+    ones = {i: [0.96, 0.01, 0.01, 0.01, 0.01] for i in vsm.ITEM_IDS}
+    fives = {i: [0.01, 0.01, 0.01, 0.01, 0.96] for i in vsm.ITEM_IDS}
+    runs = {("en", "india"): responses_for("vsm", "en", ones), ("en", "usa"): responses_for("vsm", "en", fives),
+            ("de", "india"): responses_for("vsm", "de", ones), ("de", "usa"): responses_for("vsm", "de", ones)}
+    got = vsm.summarize(runs)
+    assert set(got) == {"en", "de"}
+    # equal answers within a language: persona-blind, so every ratio is 1 (see the anchoring rule)
+    assert [c.alignment.ratio for c in got["de"].countries] == pytest.approx([1.0, 1.0])
+    assert got["en"].countries[0].raw == pytest.approx(dict.fromkeys(vsm.DIMENSIONS, 0.0))
+    assert got["en"].countries[1].raw == pytest.approx(dict.fromkeys(vsm.DIMENSIONS, 0.0))
+    with pytest.raises(UserError, match="no persona"):
+        vsm.summarize({("en", ""): runs[("en", "india")]})
+
+
 def test_shipped_vsm_files_are_complete_and_consistent():
     spec = load_spec("vsm")
     assert spec.scoring == "distribution"
@@ -316,6 +333,25 @@ def test_plot_map_writes_a_png(tmp_path):
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and out.stat().st_size > 20_000
     empty = iw_map.plot_map({}, ref, tmp_path / "empty.png", note="no projection fitted: models not placed")
     assert empty.is_file()
+
+
+def test_iw_map_summarize_with_and_without_a_projection(tmp_path):
+    uniform = {q: [1 / n] * n for q, n in iw_map.QUESTIONS.items()}
+    runs = {"en": responses_for("iw_map", "en", uniform)}
+    bare = iw_map.summarize(runs, tmp_path / "bare.png", projection_path=tmp_path / "absent.json")
+    assert bare["projection"] is None and "Integrated Values Surveys" in bare["projection_error"]
+    assert "point" not in bare["variants"]["en"] and Path(bare["map"]).is_file()
+    # uniform answers: F063 5.5, Y003 0.5 + 0.5 - 0.5 - 0.5 = 0, Y002: materialist and post-materialist
+    # pairs each 2/12 of the ordered pairs, so 1(1/6) + 2(4/6) + 3(1/6) = 2
+    assert bare["variants"]["en"]["answers"]["Y002"] == pytest.approx(2.0)
+    coef = np.zeros((10, 2))
+    coef[ITEMS.index("F063"), 0] = -0.5
+    proj = Projection(np.full(10, 5.0), np.full(10, 2.0), coef, coef, np.array([3.0, 2.0]), 100, "hand-made")
+    path = iw_map.save_projection(proj, tmp_path / "projection.json")
+    placed = iw_map.summarize(runs, tmp_path / "placed.png", label="base", projection_path=path)
+    # z(F063) = (5.5 - 5)/2 = 0.25, f1 = -0.125: trad = 1.61 * -0.125 - 0.10 = -0.30125; selfexp = 0.038
+    assert placed["variants"]["en"]["point"] == pytest.approx({"trad": -0.30125, "selfexp": 0.038})
+    assert set(placed["variants"]["en"]["distances"]) == {"India", "United States"}
 
 
 def test_shipped_iw_map_files_are_complete():

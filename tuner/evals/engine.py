@@ -104,17 +104,21 @@ class Scorer:
         return Row(index, context, [p[1] for p in pairs])
 
     def letter_ids(self, prompt: Prompt, n: int) -> tuple[list[int], list[int]]:
-        """The context's ids and the single token of each answer letter that would follow it."""
+        """The context's ids and the single token of each answer letter that would follow it.
+
+        Unlike `encode_pair`, trailing whitespace stays in the context: after a chat template's
+        "assistant\n" the answer starts a new line, and the letter alone is the next token.
+        """
         if n > len(LETTERS):
             raise UserError(f"an item has {n} options; letter scoring labels at most {len(LETTERS)} (A-{LETTERS[-1]})")
-        context, ids = None, []
         prefix = "" if prompt.context[-1:].isspace() else " "
+        context = self.bos + self.encode(prompt.context)
+        ids = []
         for letter in LETTERS[:n]:
-            ctx, cont = self.encode_pair(prompt.context, prefix + letter)
-            if len(cont) != 1 or (context is not None and ctx != context):
+            whole = self.bos + self.encode(prompt.context + prefix + letter)
+            if len(whole) != len(context) + 1 or whole[: len(context)] != context:
                 raise UserError(f"answer letter '{letter}' is not one token after this prompt; use scoring=mc_loglik")
-            context = ctx
-            ids.append(cont[0])
+            ids.append(whole[-1])
         return context, ids
 
     # -- batching -------------------------------------------------------------------------------

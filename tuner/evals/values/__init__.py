@@ -4,6 +4,7 @@ Both read a model's option distributions (scoring `distribution`) as survey answ
 resulting scores with published country figures that ship under eval/values/*/reference/.
 """
 
+from tuner.evals.values import iw_map, vsm
 from tuner.evals.values.iw_map import (
     MapPoint,
     Projection,
@@ -34,6 +35,7 @@ from tuner.evals.values.vsm import (
 )
 
 __all__ = [
+    "iw_map", "vsm",
     "Alignment", "MapPoint", "Projection", "RefPoint", "VSMResult", "alignment", "anchor_constants", "answers",
     "argmax_scores", "distances", "expected_scores", "fit_projection", "indices", "load_countries", "load_hofstede",
     "load_projection", "personas", "plot_map", "reference_points", "save_projection", "score_countries", "varimax",

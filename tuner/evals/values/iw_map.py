@@ -200,7 +200,7 @@ class Projection:
 def fit_projection(respondents: np.ndarray, weights: np.ndarray | None = None, source: str = "") -> Projection:
     """Fit the map projection on respondent rows (n x 10, WVS codes in ITEMS order; NaN = missing).
 
-    Rows with a missing value are dropped (listwise, as the WVS factor analysis does). `weights`
+    Rows with a missing value are dropped (listwise deletion). `weights`
     (the IVS weight, e.g. S017) weight means, SDs and correlations.
     """
     X = np.asarray(respondents, dtype=float)
@@ -210,7 +210,7 @@ def fit_projection(respondents: np.ndarray, weights: np.ndarray | None = None, s
     keep = ~np.isnan(X).any(axis=1) & ~np.isnan(w) & (w > 0)
     X, w = X[keep], w[keep]
     if len(X) < 3 * len(ITEMS):
-        raise UserError(f"fit_projection: {len(X)} complete respondent rows; a stable fit needs far more (the IVS has ~600,000)")
+        raise UserError(f"fit_projection: {len(X)} complete respondent rows; a stable fit needs far more (the IVS holds ~10^5 and up)")
     w = w / w.sum()
     mean = w @ X
     std = np.sqrt(w @ (X - mean) ** 2)
@@ -400,6 +400,37 @@ def plot_map(
     out_png.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out_png, bbox_inches="tight")
     return out_png
+
+
+def summarize(
+    responses_by_variant: Mapping[str, Iterable[dict[str, Any]]], out_png: Path, label: str = "model",
+    projection_path: Path = DEFAULT_PROJECTION,
+) -> dict[str, Any]:
+    """The benchmark's report hook: {variant name: responses} -> answers, map points, distances, the PNG.
+
+    Without a fitted projection the answers are still reported and the map shows the countries only,
+    with the reason on it and in `projection_error`; nothing is guessed.
+    """
+    reference = reference_points()
+    try:
+        projection: Projection | None = load_projection(projection_path)
+        error = None
+    except UserError as e:
+        projection, error = None, str(e)
+    out: dict[str, Any] = {"projection": str(projection_path) if projection else None, "projection_error": error, "variants": {}}
+    points: dict[str, MapPoint] = {}
+    for name, responses in responses_by_variant.items():
+        responses = list(responses)
+        entry: dict[str, Any] = {"answers": answers(responses), "answers_argmax": answers(responses, "argmax")}
+        if projection is not None:
+            pt, top = projection.project(entry["answers"]), projection.project(entry["answers_argmax"])
+            points[f"{label} {name}"] = pt
+            entry |= {"point": pt._asdict(), "point_argmax": top._asdict(), "distances": distances(pt, reference),
+                      "distances_argmax": distances(top, reference)}
+        out["variants"][name] = entry
+    note = None if projection else "no projection fitted: models not placed (eval/values/iw_map/README.md)"
+    out["map"] = str(plot_map(points, reference, out_png, note))
+    return out
 
 
 def _main(argv: Sequence[str] | None = None) -> None:

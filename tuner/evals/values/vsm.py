@@ -244,7 +244,7 @@ class VSMResult:
 
     @property
     def mean_ratio(self) -> float:
-        """The model's overall alignment: the mean of the per-country ratios (2504.08863 averages them)."""
+        """The model's overall alignment, one number per model and language: the mean of the country ratios."""
         ratios = [c.alignment.ratio for c in self.countries]
         return sum(ratios) / len(ratios) if ratios else float("nan")
 
@@ -290,3 +290,19 @@ def score_countries(
         fit = alignment(scores, human[c.persona], human)
         result.countries.append(CountryResult(c.persona, c.name, raw[c.persona], scores, human[c.persona], fit))
     return result
+
+
+def summarize(responses_by_variant: Mapping[tuple[str, str], Iterable[dict[str, Any]]], how: str = "expected") -> dict[str, VSMResult]:
+    """The benchmark's report hook: {(lang, persona): responses} -> one VSMResult per prompt language.
+
+    Each language is anchored and compared on its own, as 2504.08863 compares prompt languages.
+    """
+    if how not in ("expected", "argmax"):
+        raise UserError(f"VSM: how='{how}'; use expected or argmax")
+    read = expected_scores if how == "expected" else argmax_scores
+    by_lang: dict[str, dict[str, dict[str, float]]] = {}
+    for (lang, persona), responses in responses_by_variant.items():
+        if not persona:
+            raise UserError(f"VSM: variant '{lang}' has no persona; ask it as {lang}+persona=NAME (eval/values/vsm/countries.jsonl)")
+        by_lang.setdefault(lang, {})[persona] = read(responses)
+    return {lang: score_countries(means) for lang, means in by_lang.items()}
