@@ -238,3 +238,16 @@ def test_shipped_probe_sets_are_parallel_and_balanced(name):
         assert len(en) >= 400 and len({it.category for it in en.values()}) >= 8
     else:
         assert len(en) >= 200
+
+
+def test_generate_scoring_counts_unparsed_answers(tiny_model, tmp_path):
+    spec = load_spec(str(write_spec(tmp_path, max_new_tokens=4)))
+    result = evaluate(str(tiny_model), [spec], ["en+scoring=generate"], store=ResultStore(tmp_path / "s.sqlite"), progress=False)
+    responses = result.runs[0].responses
+    assert len(responses) == 3 and all(isinstance(r["scores"]["text"], str) for r in responses)
+    for r in responses:  # each stored prediction is what the parser reads from the stored text
+        item = next(it for it in load_items(spec) if it.key == r["item"])
+        assert r["pred"] == parse_answer(r["scores"]["text"], item.choices)
+    metrics = result.runs[0].metrics()["overall"]
+    assert metrics["unparsed"] == sum(r["pred"] is None for r in responses)
+    assert metrics["n"] == 3
