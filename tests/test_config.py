@@ -96,3 +96,17 @@ def test_every_shipped_recipe_validates_and_its_data_exists(path):
 def test_shipped_recipe_found_by_name_from_any_directory(monkeypatch):
     monkeypatch.chdir("/")
     assert load_recipe("hindi_sft").method.kind == "lora"
+
+
+def test_training_fields_pass_through_under_their_upstream_names():
+    import dataclasses
+
+    from trl import SFTConfig
+
+    from tuner.recipe import TrainingSection
+    from tuner.train.trainer import UPSTREAM_TRAINING_FIELDS
+
+    upstream = {f.name for f in dataclasses.fields(SFTConfig)}
+    assert UPSTREAM_TRAINING_FIELDS <= upstream
+    tuner_only = {"truncation", "eval_on_start"}  # tuner's policy, and a switch tied to eval_steps
+    assert set(TrainingSection.model_fields) == UPSTREAM_TRAINING_FIELDS | tuner_only

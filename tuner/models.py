@@ -101,15 +101,23 @@ def prepare_embedded(alias: str) -> Path:
             gguf_dir, gguf_file=spec.gguf_file, dtype=torch.float32, quantization_config=GgufConfig(dequantize=True)
         )
         tokenizer = AutoTokenizer.from_pretrained(gguf_dir, gguf_file=spec.gguf_file)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{alias}-", dir=target.parent))
-        try:
-            model.save_pretrained(tmp)
-            tokenizer.save_pretrained(tmp)
-            if target.exists():
-                shutil.rmtree(target)
-            tmp.rename(target)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
+        save_atomically(model, tokenizer, target)
+    return target
+
+
+def save_atomically(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, target: Path, notes: dict[str, str] | None = None) -> Path:
+    """Write a model folder aside and rename it into place: an interruption never leaves half a model."""
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+    try:
+        model.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+        for name, text in (notes or {}).items():
+            (tmp / name).write_text(text)
+        if target.exists():
+            shutil.rmtree(target)
+        tmp.rename(target)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
     return target
 
 

@@ -19,11 +19,15 @@ def print_run_summary(result: RunResult, console: Console | None = None) -> None
     loss = (
         f"{result.first_loss:.4f} → {result.final_loss:.4f}" if result.first_loss is not None else "not logged"
     )
+    eval_loss = (
+        f"{result.first_eval_loss:.4f} → {result.final_eval_loss:.4f}" if result.first_eval_loss is not None else "not evaluated"
+    )
     for key, value in [
         ("optimizer steps", str(result.steps)),
         ("tokens trained", f"{result.train_tokens_seen:,}"),
         ("tokens/s", f"{result.tokens_per_s:,.1f}"),
-        ("loss (first → last log)", loss),
+        ("train loss (first → last log)", loss),
+        ("eval loss (first → last)", eval_loss),
         ("peak memory", f"{result.peak_memory_mb:,.0f} MiB"),
         ("wall time", f"{result.wall_s:,.1f} s"),
         ("outputs", f"{result.out}  (adapter or model, tokenizer, recipe.yaml, metrics.jsonl, loss.png, run.json)"),

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from pathlib import Path
 
 from tuner.errors import RuntimeFailure, UserError
@@ -23,7 +21,7 @@ def merge_run(run: Path, atol: float = 1e-3) -> Path:
     """
     import torch
 
-    from tuner.models import load_model, load_tokenizer, resolve
+    from tuner.models import load_model, load_tokenizer, resolve, save_atomically
 
     run = Path(run)
     if not (run / "adapter_config.json").is_file():
@@ -41,15 +39,5 @@ def merge_run(run: Path, atol: float = 1e-3) -> Path:
     diff = (before - after).abs()[mask].max().item()
     if diff > atol:
         raise RuntimeFailure(f"merged logits differ from adapter logits by {diff:.2e} > {atol:.0e}; nothing written")
-    target = run / "merged"
-    tmp = Path(tempfile.mkdtemp(prefix=".merged-", dir=run))
-    try:
-        merged.save_pretrained(tmp)
-        tokenizer.save_pretrained(tmp)
-        (tmp / "merge_check.txt").write_text(f"max |logit difference| adapter vs merged on {len(PROBES)} probes: {diff:.3e}\n")
-        if target.exists():
-            shutil.rmtree(target)
-        tmp.rename(target)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return target
+    check = f"max |logit difference| adapter vs merged on {len(PROBES)} probes: {diff:.3e}\n"
+    return save_atomically(merged, tokenizer, run / "merged", {"merge_check.txt": check})

@@ -18,6 +18,13 @@ from tuner.config import dump_yaml
 from tuner.errors import UserError
 from tuner.train.run_folder import CHECKPOINTS, last_checkpoint, prepare_run_folder
 
+# TrainingSection fields that are SFTConfig/TrainingArguments fields of the same name and meaning.
+UPSTREAM_TRAINING_FIELDS = {
+    "num_train_epochs", "max_steps", "learning_rate", "lr_scheduler_type", "warmup_steps", "weight_decay",
+    "max_grad_norm", "per_device_train_batch_size", "gradient_accumulation_steps", "activation_checkpointing",
+    "max_length", "packing", "seed", "logging_steps", "eval_steps", "save_steps", "save_total_limit",
+}
+
 if TYPE_CHECKING:
     from transformers import TrainerCallback
 
@@ -34,6 +41,8 @@ class RunResult:
     wall_s: float
     final_loss: float | None
     first_loss: float | None
+    first_eval_loss: float | None = None  # before training when eval_on_start
+    final_eval_loss: float | None = None
 
 
 def library_versions() -> dict[str, str]:
@@ -125,38 +134,22 @@ def train(
     quant = _quantization_config(recipe, dtype) if recipe.method.kind == "qlora" else None
     model = load_model(model_ref, dtype, device, quant, recipe.model.revision, recipe.model.trust_remote_code)
     t = recipe.training
-    bf16 = dtype == torch.bfloat16
     args = SFTConfig(
+        # Recipe fields named as in SFTConfig/TrainingArguments go through unchanged.
+        **t.model_dump(include=UPSTREAM_TRAINING_FIELDS),
         output_dir=str(out / CHECKPOINTS),
         # trl turns bf16 on by default, which fails on CPU; precision follows the chosen dtype instead.
-        bf16=bf16,
+        bf16=dtype == torch.bfloat16,
         fp16=dtype == torch.float16,
         use_cpu=device == "cpu",
-        num_train_epochs=t.num_train_epochs,
-        max_steps=t.max_steps,
-        learning_rate=t.learning_rate,
-        lr_scheduler_type=t.lr_scheduler_type,
-        warmup_steps=t.warmup_steps,
-        weight_decay=t.weight_decay,
-        max_grad_norm=t.max_grad_norm,
-        per_device_train_batch_size=t.per_device_train_batch_size,
         per_device_eval_batch_size=t.per_device_train_batch_size,
-        gradient_accumulation_steps=t.gradient_accumulation_steps,
-        activation_checkpointing=t.activation_checkpointing,
-        max_length=t.max_length,
-        packing=t.packing,
         # Every example is already at most max_length, so bfd packs without cutting anything.
         packing_strategy="bfd",
         padding_free=t.packing,
-        seed=t.seed,
         data_seed=t.seed,
-        logging_steps=t.logging_steps,
         eval_strategy="steps" if t.eval_steps else "no",
-        eval_steps=t.eval_steps,
         eval_on_start=bool(t.eval_steps) and t.eval_on_start,
         save_strategy="steps",
-        save_steps=t.save_steps,
-        save_total_limit=t.save_total_limit,
         report_to=recipe.report_to,
         include_num_input_tokens_seen="non_padding",
         disable_tqdm=True,
@@ -182,8 +175,9 @@ def train(
     if trainer.is_world_process_zero():
         trainer.save_model(str(out))  # adapter files for LoRA/QLoRA, model.safetensors for full
         tokenizer.save_pretrained(out)
-    losses = [json.loads(line).get("loss") for line in (out / "metrics.jsonl").read_text().splitlines()]
-    losses = [x for x in losses if x is not None]
+    records = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    losses = [r["loss"] for r in records if "loss" in r]
+    eval_losses = [r["eval_loss"] for r in records if "eval_loss" in r]
     result = RunResult(
         out=out,
         steps=trainer.state.global_step,
@@ -193,6 +187,8 @@ def train(
         wall_s=round(time.perf_counter() - started, 2),
         first_loss=losses[0] if losses else None,
         final_loss=losses[-1] if losses else None,
+        first_eval_loss=eval_losses[0] if eval_losses else None,
+        final_eval_loss=eval_losses[-1] if eval_losses else None,
     )
     if trainer.is_world_process_zero():
         loss_curve(out / "metrics.jsonl", out / "loss.png", f"{out.name}: {recipe.method.kind} on {recipe.model.name}")
