@@ -251,3 +251,15 @@ def test_generate_scoring_counts_unparsed_answers(tiny_model, tmp_path):
     metrics = result.runs[0].metrics()["overall"]
     assert metrics["unparsed"] == sum(r["pred"] is None for r in responses)
     assert metrics["n"] == 3
+
+
+def test_editing_a_persona_text_rescoring_only_that_persona(tiny_model, tmp_path, monkeypatch):
+    import tuner.evals.prompts as prompts
+
+    spec = load_spec(str(write_spec(tmp_path)))
+    store = ResultStore(tmp_path / "s.sqlite")
+    evaluate(str(tiny_model), [spec], ["en", "en+persona=india"], store=store, progress=False)
+    original = prompts.load_yaml
+    monkeypatch.setattr(prompts, "load_yaml", lambda path: {**original(path), "india": {"en": "Reply like someone from India."}})
+    again = evaluate(str(tiny_model), [spec], ["en", "en+persona=india"], store=store, progress=False)
+    assert [r.scored_now for r in again.runs] == [0, 3]

@@ -371,3 +371,42 @@ def test_no_file_under_eval_values_points_outside_the_project():
     for path in root.rglob("*"):
         if path.is_file() and path.suffix in (".yaml", ".md", ".jsonl"):
             assert "/work/shared" not in path.read_text(encoding="utf-8"), path
+
+
+# -- wiring into tuner eval ------------------------------------------------------------------------
+
+
+def test_vsm_asks_every_language_under_every_country_persona():
+    spec = load_spec("vsm")
+    variants = spec.default_variants()
+    assert len(variants) == len(spec.languages) * len(vsm.load_countries()) and "hi+persona=india" in variants
+    item = next(it for it in load_items(spec) if it.lang == "de")
+    prompt = build_prompt(item, spec, Variant.parse("de+persona=japan").resolved(spec), [], None)
+    assert prompt.context.startswith(vsm.personas()["japan"]["de"])
+
+
+def test_summarize_runs_hooks_write_the_vsm_table_and_the_map(tmp_path):
+    from tuner.evals.evaluate import EvalRun
+
+    spec = load_spec("vsm")
+    ones = {i: [0.96, 0.01, 0.01, 0.01, 0.01] for i in vsm.ITEM_IDS}
+    runs = [EvalRun(spec, Variant.parse(f"en+persona={p}").resolved(spec), [], responses_for("vsm", "en", ones), 0) for p in ("india", "usa")]
+    got = vsm.summarize_runs(runs, tmp_path, "tiny")
+    assert set(got) == {"expected", "argmax"} and set(got["expected"]) == {"en"}
+    assert "VSM indices" in (tmp_path / "vsm.md").read_text()
+    iw_spec = load_spec("iw_map")
+    probs = {it.id: [1.0 / len(it.choices)] * len(it.choices) for it in load_items(iw_spec) if it.lang == "en"}
+    iw_run = EvalRun(iw_spec, Variant("en").resolved(iw_spec), [], responses_for("iw_map", "en", probs), 0)
+    iw_map.summarize_runs([iw_run], tmp_path, "tiny")
+    assert (tmp_path / "iw_map.png").is_file()
+
+
+def test_optional_benchmarks_join_a_suite_only_with_their_data(capsys, monkeypatch):
+    from tuner.evals.spec import BenchmarkSpec, load_suite
+
+    monkeypatch.setattr(BenchmarkSpec, "data_missing", lambda self: True)  # as on a machine without the downloads
+
+    assert [s.id for s in load_suite("india_values")] == ["iw_map", "vsm"]
+    assert "skipping 'globalopinionqa'" in capsys.readouterr().err
+    with pytest.raises(UserError, match="no benchmark to run"):
+        load_suite("india_practices")

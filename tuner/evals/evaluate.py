@@ -18,7 +18,7 @@ from typing import Any
 from tuner.evals.engine import Scorer, parse_answer
 from tuner.evals.loaders import load_items
 from tuner.evals.metrics import accuracy, grouped
-from tuner.evals.prompts import Prompt, Variant, build_prompt, pick_shots
+from tuner.evals.prompts import Prompt, Variant, build_prompt, pick_shots, prompt_key
 from tuner.evals.spec import BenchmarkSpec, Item
 from tuner.evals.store import ResultStore
 from tuner.models import ModelRef, files_signature, fingerprint, model_files, resolve
@@ -41,9 +41,9 @@ class EvalRun:
             "overall": accuracy(self.responses).as_dict(),
             "by_category": {k: v.as_dict() for k, v in grouped(self.responses, lambda r: r["category"]).items()},
         }
-        module = self.spec.benchmark_module()
-        if module is not None:  # the benchmark's published metric (all-four rule, JS similarity, ...)
-            out["benchmark_metrics"] = module.metrics(self.responses, self.items)
+        metric = getattr(self.spec.benchmark_module(), "metrics", None)
+        if metric is not None:  # the benchmark's published metric (all-four rule, JS similarity, ...)
+            out["benchmark_metrics"] = metric(self.responses, self.items)
         return out
 
 
@@ -151,10 +151,10 @@ def evaluate(
     with bar:
         for spec in specs:
             items = load_items(spec)
-            for text in variants or spec.languages:
+            for text in variants or spec.default_variants():
                 variant = Variant.parse(text).resolved(spec)
                 subset = [it for it in items if it.lang == variant.lang]
-                key = (fp, spec.id, spec.version, spec.prompt_hash(), variant.name)
+                key = (fp, spec.id, spec.version, prompt_key(spec, variant), variant.name)
                 stored = store.get(*key)
                 missing = [it for it in subset if it.key not in stored]
                 task = bar.add_task(escape(f"{spec.id} [{variant.label}, {variant.scoring}]"), total=len(subset), completed=len(subset) - len(missing))
@@ -179,6 +179,18 @@ def evaluate(
     return EvalResult(ref, fp, runs, timing, scorer.forward_calls if scorer else 0)
 
 
+def summaries(result: EvalResult, out: Path) -> dict[str, Any]:
+    """Benchmarks whose metric spans variants (a questionnaire asked per persona and language) give
+    it through their module's `summarize_runs(runs, out, label)`, which may also write figures."""
+    found: dict[str, Any] = {}
+    for spec_id in dict.fromkeys(r.spec.id for r in result.runs):
+        runs = [r for r in result.runs if r.spec.id == spec_id]
+        hook = getattr(runs[0].spec.benchmark_module(), "summarize_runs", None)
+        if hook is not None:
+            found[spec_id] = hook(runs, out, result.model.ref)
+    return found
+
+
 def write_results(result: EvalResult, out: Path, suite: str) -> Path:
     """results.json (metrics with CIs, versions, fingerprint, timing) and items.jsonl (every response)."""
     from tuner.train.trainer import library_versions
@@ -197,6 +209,7 @@ def write_results(result: EvalResult, out: Path, suite: str) -> Path:
             }
             for r in result.runs
         ],
+        "summaries": summaries(result, out),
         "timing": result.timing,
     }
     tmp = out / "results.json.tmp"

@@ -60,9 +60,9 @@ def to_item(row: dict[str, Any], spec: BenchmarkSpec, where: str) -> Item:
 
 def load_items(spec: BenchmarkSpec) -> list[Item]:
     rows, label = read_rows(spec)
-    module = spec.benchmark_module()
-    if module is not None:
-        items = module.build_items(rows, label, **spec.module_options)
+    build = getattr(spec.benchmark_module(), "build_items", None)
+    if build is not None:
+        items = build(rows, label, **spec.module_options)
     else:
         items = [to_item(row, spec, f"{label} row {i + 1}") for i, row in enumerate(rows)]
     seen: set[str] = set()

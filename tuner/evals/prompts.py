@@ -7,6 +7,7 @@ store, so the same variant always finds its stored answers.
 
 from __future__ import annotations
 
+import hashlib
 import random
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, get_args
@@ -77,14 +78,23 @@ class Variant:
         return self.name.split("+scoring=")[0]
 
 
-def persona_text(name: str, lang: str) -> str:
-    personas = load_yaml(EVAL_ROOT / "personas.yaml")
+def persona_text(name: str, lang: str, spec: BenchmarkSpec | None = None) -> str:
+    personas = {**load_yaml(EVAL_ROOT / "personas.yaml"), **(spec.persona_texts() if spec else {})}
     if name not in personas:
-        raise UserError(f"persona '{name}': not in eval/personas.yaml; known: {', '.join(personas)}")
+        raise UserError(f"persona '{name}': not in eval/personas.yaml or the benchmark's personas; known: {', '.join(personas)}")
     texts = personas[name]
     if lang not in texts:
         raise UserError(f"persona '{name}' has no '{lang}' text in eval/personas.yaml (has {', '.join(texts)})")
     return texts[lang]
+
+
+def prompt_key(spec: BenchmarkSpec, variant: Variant) -> str:
+    """What keys stored results on the prompt: the spec's template hash, plus the persona's text, so
+    editing a persona never reuses answers given under the old wording."""
+    if not variant.persona:
+        return spec.prompt_hash()
+    text = persona_text(variant.persona, variant.lang, spec)
+    return hashlib.sha256(f"{spec.prompt_hash()}|{text}".encode()).hexdigest()[:12]
 
 
 @dataclass
@@ -136,7 +146,7 @@ def build_prompt(
     letter_mode = variant.scoring != "mc_loglik"
     template = spec.prompt(item.lang).letter if letter_mode else spec.prompt(item.lang).loglik
     cloze = spec.format == "cloze" and not letter_mode
-    persona = persona_text(variant.persona, item.lang) if variant.persona else None
+    persona = persona_text(variant.persona, item.lang, spec) if variant.persona else None
 
     def body(it: Item) -> str:
         filled = _fill(template, it)

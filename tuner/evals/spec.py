@@ -88,6 +88,13 @@ class BenchmarkSpec(_Strict):
         "its build_items() makes the Items and its metrics() adds the published metric.",
     )
     module_options: dict[str, Any] = Field(default_factory=dict, description="Keyword options for the module's build_items().")
+    personas: str | None = Field(
+        None, description="Persona file of this benchmark (JSONL: persona, persona_text{lang: text}), beside eval/personas.yaml."
+    )
+    variants: list[str] = Field(
+        default_factory=lambda: ["{lang}"],
+        description="Variants asked when none are given; {lang} runs over languages, {persona} over the persona file.",
+    )
     higher_is_better: bool = True
 
     # Where relative paths start (the spec's folder); not a YAML key.
@@ -114,8 +121,33 @@ class BenchmarkSpec(_Strict):
 
         return importlib.import_module(self.module) if self.module else None
 
+    def persona_texts(self) -> dict[str, dict[str, str]]:
+        """persona -> language -> text from the benchmark's own persona file (empty when none)."""
+        if self.personas is None:
+            return {}
+        import json
+
+        path = self.base_dir / self.personas
+        if not path.is_file():
+            raise UserError(f"benchmark '{self.id}': personas file {path} not found")
+        rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        return {row["persona"]: row["persona_text"] for row in rows}
+
+    def default_variants(self) -> list[str]:
+        personas = list(self.persona_texts())
+        out: list[str] = []
+        for template in self.variants:
+            for lang in self.languages if "{lang}" in template else [None]:
+                for persona in personas if "{persona}" in template else [None]:
+                    out.append(template.format(lang=lang, persona=persona))
+        return out
+
     def prompt(self, lang: str) -> PromptSpec:
         return self.prompts.get(lang, PromptSpec())
+
+    def data_missing(self) -> bool:
+        """A local data file that is not there (hub sources are only known missing when loaded)."""
+        return self.source.path is not None and not (self.base_dir / self.source.path).is_file()
 
     def prompt_hash(self) -> str:
         """Hash of everything that shapes the rendered prompt; stored with every result."""
@@ -143,13 +175,26 @@ def load_spec(name: str) -> BenchmarkSpec:
 
 
 def load_suite(names: str) -> list[BenchmarkSpec]:
-    """`--suite a,b`: each name is a suite from eval/suites.yaml or a single benchmark id."""
+    """`--suite a,b`: each name is a suite from eval/suites.yaml or a single benchmark id.
+
+    A suite's `optional` benchmarks join only when their data file is present; otherwise a note
+    says how to get it (the data-backed benchmarks are not shipped)."""
+    import sys
+
     suites = load_yaml(EVAL_ROOT / "suites.yaml") if (EVAL_ROOT / "suites.yaml").is_file() else {}
     specs: list[BenchmarkSpec] = []
     for name in [n.strip() for n in names.split(",") if n.strip()]:
-        for bench in suites.get(name, {}).get("benchmarks", [name]):
-            if all(s.id != bench for s in specs):
-                specs.append(load_spec(bench))
+        suite = suites.get(name, {})
+        wanted = [(b, False) for b in suite.get("benchmarks", [] if suite else [name])]
+        wanted += [(b, True) for b in suite.get("optional", [])]
+        for bench, optional in wanted:
+            if any(s.id == bench for s in specs):
+                continue
+            spec = load_spec(bench)
+            if optional and spec.data_missing():
+                sys.stderr.write(f"note: skipping '{bench}' (no data at {spec.base_dir / spec.source.path}); {spec.source.get or ''}\n")
+                continue
+            specs.append(spec)
     if not specs:
-        raise UserError("--suite: give at least one suite or benchmark name")
+        raise UserError(f"--suite {names}: no benchmark to run (none named, or none has its data yet; see the notes above)")
     return specs

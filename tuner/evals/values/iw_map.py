@@ -456,3 +456,8 @@ if __name__ == "__main__":
         _main()
     except UserError as e:
         raise SystemExit(f"error: {e}") from None
+
+
+def summarize_runs(runs: Sequence[Any], out: Path, label: str) -> dict[str, Any]:
+    """`tuner eval`'s hook: the model's answers and map point per variant, and iw_map.png."""
+    return summarize({r.variant.label: r.responses for r in runs}, out / "iw_map.png", label=label)

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -306,3 +306,15 @@ def summarize(responses_by_variant: Mapping[tuple[str, str], Iterable[dict[str, 
             raise UserError(f"VSM: variant '{lang}' has no persona; ask it as {lang}+persona=NAME (eval/values/vsm/countries.jsonl)")
         by_lang.setdefault(lang, {})[persona] = read(responses)
     return {lang: score_countries(means) for lang, means in by_lang.items()}
+
+
+def summarize_runs(runs: Sequence[Any], out: Path, label: str) -> dict[str, Any]:
+    """`tuner eval`'s hook: the six indices per prompt language, compared with the countries
+    (expected answers and argmax answers), also written as vsm.md next to results.json."""
+    by_variant = {(r.variant.lang, r.variant.persona): r.responses for r in runs}
+    scored = {how: summarize(by_variant, how) for how in ("expected", "argmax")}
+    result = {how: {lang: res.as_dict() for lang, res in per_lang.items()} for how, per_lang in scored.items()}
+    tables = [f"## {label}: VSM indices, {how} answers, prompt language {lang}\n\n{res.table()}"
+              for how, per_lang in scored.items() for lang, res in per_lang.items()]
+    (out / "vsm.md").write_text("\n\n".join(tables) + "\n", encoding="utf-8")
+    return result
