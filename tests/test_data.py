@@ -112,3 +112,13 @@ def test_packing_fill_is_measured(tiny_recipe, tiny_tokenizer):
     assert stats.tokens == sum(len(x) for x in data.train["input_ids"])
     assert stats.sequences < len(data.train)  # several examples share a sequence
     assert stats.fill == pytest.approx(stats.tokens / (stats.sequences * 256))
+
+
+def test_loss_mask_rendering_decodes_whole_runs(tiny_tokenizer):
+    from tuner.data.inspect import render_loss_mask
+
+    out = tokenize_chat(CHATS[2], tiny_tokenizer, 512, "truncate")
+    text = render_loss_mask(out.input_ids, out.labels, tiny_tokenizer)
+    assert text.plain == tiny_tokenizer.decode(out.input_ids)
+    trained = "".join(text.plain[span.start : span.end] for span in text.spans if "green" in str(span.style))
+    assert trained == "चार।<|im_end|>\nFour.<|im_end|>\n"

@@ -53,11 +53,16 @@ def length_histogram(lengths: list[int], max_length: int, bins: int = 8, width: 
 
 
 def render_loss_mask(input_ids: list[int], labels: list[int], tokenizer) -> Text:
-    """The example as text: trained tokens green, masked (prompt/system) tokens dim."""
+    """The example as text: trained tokens green, masked (prompt/system) tokens dim.
+
+    Runs of equally-masked tokens are decoded together: a byte-level tokenizer splits one Devanagari
+    character over several tokens, which decode to nonsense one at a time."""
     text = Text()
-    for tok, label in zip(input_ids, labels, strict=True):
-        piece = tokenizer.decode([tok])
-        text.append(piece, style="bold green" if label != IGNORE else "dim")
+    start = 0
+    for end in range(1, len(input_ids) + 1):
+        if end == len(input_ids) or (labels[end] != IGNORE) != (labels[start] != IGNORE):
+            text.append(tokenizer.decode(input_ids[start:end]), style="bold green" if labels[start] != IGNORE else "dim")
+            start = end
     return text
 
 
