@@ -76,3 +76,20 @@ def test_batched_scoring_matches_the_reference_on_the_real_model():
         for p, scores in zip(prompts, scorer.loglik(prompts), strict=True):
             expected = [reference_loglik(model, scorer, p.context, c) for c in p.continuations]
             assert [s for s, _ in scores] == pytest.approx(expected, abs=1e-4)
+
+
+def test_values_questionnaires_write_the_vsm_table_and_the_map(tmp_path):
+    from typer.testing import CliRunner
+
+    from tuner.cli import app
+
+    out = tmp_path / "values"
+    args = ["eval", DEFAULT_MODEL, "--suite", "vsm,iw_map", "--variant", "en+persona=india", "--variant", "en+persona=usa",
+            "--out", str(out), "--store", str(tmp_path / "s.sqlite")]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    summaries = json.loads((out / "results.json").read_text())["summaries"]
+    countries = summaries["vsm"]["expected"]["en"]["countries"]
+    assert {c["persona"] for c in countries} == {"india", "usa"}
+    assert "| India |" in (out / "vsm.md").read_text()
+    assert (out / "iw_map.png").is_file() and set(summaries["iw_map"]["variants"]) == {"en+persona=india", "en+persona=usa"}

@@ -49,13 +49,16 @@ def print_eval_results(results: dict, console: Console | None = None) -> None:
     table = Table(title=f"{model['ref']}  (fingerprint {model['fingerprint']})", title_justify="left")
     for col in ["benchmark", "variant", "scoring", "n", "accuracy [95% CI]"]:
         table.add_column(col, justify="right" if col == "n" else "left")
-    for b in results["benchmarks"]:
+    # Questionnaires (no right answer) are summarised below instead of as accuracies.
+    graded = [b for b in results["benchmarks"] if b["overall"]["n"]]
+    for b in graded:
         o = b["overall"]
         note = f"  ({o['unparsed']} unparsed)" if o.get("unparsed") else ""
         table.add_row(b["id"], b["label"], b["scoring"], str(o["n"]), _pct(o) + note)
-    console.print(table)
-    for bench_id in dict.fromkeys(b["id"] for b in results["benchmarks"]):
-        runs = [b for b in results["benchmarks"] if b["id"] == bench_id]
+    if graded:
+        console.print(table)
+    for bench_id in dict.fromkeys(b["id"] for b in graded):
+        runs = [b for b in graded if b["id"] == bench_id]
         cats = sorted({c for b in runs for c in b["by_category"]})
         if len(cats) < 2:
             continue
@@ -66,6 +69,8 @@ def print_eval_results(results: dict, console: Console | None = None) -> None:
         for cat in cats:
             sub.add_row(cat, *(_pct(b["by_category"][cat]) if cat in b["by_category"] else "–" for b in runs))
         console.print(sub)
+    for bench_id, summary in results.get("summaries", {}).items():
+        print_summary(bench_id, summary, console)
     t = results["timing"]
     console.print(
         f"[dim]scored {t['items_scored']} items in {t['scoring_s']:.1f} s ({t['items_per_s']:.1f} items/s, "
@@ -99,3 +104,18 @@ def print_ledger(report: dict, console: Console | None = None) -> None:
             f"{r['id']} [{r['variant']}, {r['scoring']}]: {r['lost']} lost, of which {r['still_known']} still ranked first "
             f"by log-likelihood (known, not recalled) and {r['forgotten']} forgotten"
         ))
+
+
+def print_summary(bench_id: str, summary: dict, console: Console) -> None:
+    """One line per cross-variant result: VSM alignment per prompt language, IW map placement."""
+    from rich.markup import escape
+
+    if "expected" in summary:  # VSM
+        for lang, res in summary["expected"].items():
+            india = next((c for c in res["countries"] if c["persona"] == "india"), None)
+            extra = f", India {india['alignment']['ratio']:.2f}" if india else ""
+            console.print(f"{bench_id} [{lang}]: mean alignment ratio {res['mean_ratio']:.2f}{extra} (higher is closer; vsm.md has the table)", markup=False)
+    if "map" in summary:  # IW map
+        note = summary.get("projection_error")
+        placed = ", ".join(f"{k}: {v['point']}" for k, v in summary["variants"].items() if "point" in v)
+        console.print(escape(f"{bench_id}: map {summary['map']}; " + (placed or f"models not placed ({note.splitlines()[0] if note else ''})")))
