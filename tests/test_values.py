@@ -410,3 +410,29 @@ def test_optional_benchmarks_join_a_suite_only_with_their_data(capsys, monkeypat
     assert "skipping 'globalopinionqa'" in capsys.readouterr().err
     with pytest.raises(UserError, match="no benchmark to run"):
         load_suite("india_practices")
+
+
+def test_value_changes_report_the_distance_to_india_and_the_usa(tmp_path):
+    from tuner.ablate.values import value_changes
+    from tuner.evals.evaluate import EvalResult, EvalRun
+    from tuner.models import ModelRef
+
+    spec = load_spec("vsm")
+
+    def result(india_probs: list[float]) -> EvalResult:
+        runs = []
+        for persona, probs in (("india", india_probs), ("usa", [0.01, 0.01, 0.01, 0.01, 0.96])):
+            responses = responses_for("vsm", "en", {i: probs for i in vsm.ITEM_IDS})
+            runs.append(EvalRun(spec, Variant.parse(f"en+persona={persona}").resolved(spec), [], responses, 0))
+        return EvalResult(ModelRef("m", "folder", "m"), "fp", runs)
+
+    base, tuned = result([0.96, 0.01, 0.01, 0.01, 0.01]), result([0.2, 0.2, 0.2, 0.2, 0.2])
+    rows = value_changes(base, tuned, tmp_path)
+    india = next(r for r in rows if r["country"] == "India")
+    # The same numbers as summarising each side directly: change = tuned deviation - base deviation.
+    direct = {name: vsm.summarize({(r.variant.lang, r.variant.persona): r.responses for r in res.runs})["en"]
+              for name, res in (("base", base), ("tuned", tuned))}
+    dev = {name: next(c for c in d.countries if c.persona == "india").alignment.model_deviation for name, d in direct.items()}
+    assert india["base"] == pytest.approx(dev["base"]) and india["change"] == pytest.approx(dev["tuned"] - dev["base"])
+    assert {r["country"] for r in rows} == {"India", "United States"}
+    assert (tmp_path / "base" / "vsm.md").is_file() and (tmp_path / "tuned" / "vsm.md").is_file()

@@ -193,6 +193,9 @@ def ablate(
         side: {f"{r.spec.id}|{r.variant.name}": r.responses for r in res.runs} for side, res in (("base", result.base), ("tuned", result.tuned))
     }
     target = out or Path("reports") / f"{_slug(tuned)}-vs-{_slug(base)}"
+    from tuner.ablate.values import value_changes
+
+    result.report["values"] = value_changes(result.base, result.tuned, target)
     path = write_report(result.report, items["base"], items["tuned"], target)
     print_ledger(result.report)
     meta = result.report["meta"]

@@ -104,6 +104,22 @@ def render_markdown(report: dict[str, Any], figures: list[Path]) -> str:
             markdown_table(["benchmark", "variant", "scoring", "lost", "still known", "forgotten"],
                            [[r["id"], r["variant"], r["scoring"], str(r["lost"]), str(r["still_known"]), str(r["forgotten"])] for r in rvr]),
         ]
+    values = report.get("values") or []
+    if values:
+        out += [
+            "",
+            "## Values: distance to India and the USA",
+            "",
+            "Smaller is closer. VSM: the mean absolute difference between the model's six indices (under "
+            "that country's persona) and the country's published scores, with the alignment ratio of "
+            "arXiv 2504.08863 (higher is closer); each model's full tables are in base/ and tuned/.",
+            "",
+            markdown_table(
+                ["benchmark", "language", "country", "measure", "base", "tuned", "change", "ratio base → tuned"],
+                [[v["benchmark"], v["lang"], v["country"], v["measure"], f"{v['base']:.2f}", f"{v['tuned']:.2f}", f"{v['change']:+.2f}",
+                  f"{v['ratio_base']:.2f} → {v['ratio_tuned']:.2f}" if "ratio_base" in v else "–"] for v in values],
+            ),
+        ]
     out += ["", "## By category", ""]
     for b in report["benchmarks"]:
         cats = b.get("by_category", {})

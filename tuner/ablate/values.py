@@ -1,0 +1,51 @@
+"""Value benchmarks in a comparison: how far each model sits from India's and the USA's human scores.
+
+Questionnaires have no right answers, so the ledger does not apply; what moves is the distance to a
+country's published values. VSM: the model's mean absolute deviation from the country over the six
+indices (and the alignment ratio of arXiv 2504.08863). IW map: the Euclidean distance on the map,
+when a projection is fitted. Each model's own summary files go to base/ and tuned/ in the report.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from tuner.evals.evaluate import EvalResult, summaries
+
+FOCUS = {"india": "India", "usa": "United States"}  # VSM persona -> IW reference name
+
+
+def value_changes(base: EvalResult, tuned: EvalResult, out: Path) -> list[dict[str, Any]]:
+    """One row per value benchmark, prompt language and focus country: base, tuned, change."""
+    sides = {}
+    for name, result in (("base", base), ("tuned", tuned)):
+        (out / name).mkdir(parents=True, exist_ok=True)
+        sides[name] = summaries(result, out / name)
+    rows: list[dict[str, Any]] = []
+    for bench, b in sides["base"].items():
+        t = sides["tuned"].get(bench)
+        if t is None:
+            continue
+        if "expected" in b:  # VSM, from expected answers
+            for lang, res in b["expected"].items():
+                tuned_by = {c["persona"]: c for c in t["expected"].get(lang, {}).get("countries", [])}
+                for c in res["countries"]:
+                    if c["persona"] in FOCUS and c["persona"] in tuned_by:
+                        before, after = c["alignment"], tuned_by[c["persona"]]["alignment"]
+                        rows.append({
+                            "benchmark": bench, "lang": lang, "country": c["name"], "measure": "mean |model - country| (index points)",
+                            "base": before["model_deviation"], "tuned": after["model_deviation"],
+                            "change": after["model_deviation"] - before["model_deviation"],
+                            "ratio_base": before["ratio"], "ratio_tuned": after["ratio"],
+                        })
+        if "map" in b:  # IW map: only models a fitted projection could place
+            for variant, entry in b["variants"].items():
+                after = t["variants"].get(variant, {})
+                for country, dist in entry.get("distances", {}).items():
+                    if country in after.get("distances", {}):
+                        rows.append({
+                            "benchmark": bench, "lang": variant, "country": country, "measure": "distance on the map",
+                            "base": dist, "tuned": after["distances"][country], "change": after["distances"][country] - dist,
+                        })
+    return rows
