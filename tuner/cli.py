@@ -34,10 +34,11 @@ def _main(debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks f
 
 def _fail(message: str, code: int) -> None:
     from rich.console import Console
+    from rich.markup import escape
 
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     for line in message.splitlines() or [message]:
-        err.print(f"[bold red]error:[/bold red] {line}", markup=True)
+        err.print(f"[bold red]error:[/bold red] {escape(line)}")
     raise typer.Exit(code)
 
 
@@ -55,7 +56,7 @@ def handles_errors(fn: Callable) -> Callable:
                 raise
             _fail(str(e), 2 if isinstance(e, UserError) else 1)
         except KeyboardInterrupt:
-            _fail("interrupted; `tuner train ... --resume` continues from the last checkpoint", 130)
+            _fail("interrupted; the same command continues where it stopped (`tuner train` with --resume)", 130)
 
     return wrapper
 
