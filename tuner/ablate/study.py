@@ -165,7 +165,8 @@ def write_study_report(result: dict[str, Any]) -> Path:
         "",
     ]
     for comp in result["comparisons"]:
-        lines += [f"## {comp['name']}", "", markdown_table(HEADLINE, headline_rows(comp)), ""]
+        header = [*HEADLINE[:4], f"{comp['reference']} acc [95% CI]", f"{comp['arm']} acc [95% CI]", *HEADLINE[6:]]
+        lines += [f"## {comp['name']}", "", markdown_table(header, headline_rows(comp)), ""]
         lines += [f"- {b['id']} [{b['label']}, {b['scoring']}]: {verdict(b)}." for b in comp["benchmarks"] if b.get("n")]
         for r in comp["recall_vs_retention"]:
             lines.append(f"- recall vs retention, {r['id']} [{r['variant']}]: {r['lost']} lost under {r['scoring']}, "
