@@ -12,37 +12,43 @@ from transformers import TrainerCallback, TrainerControl, TrainerState, Training
 class MetricsCallback(TrainerCallback):
     """Appends every log event to `metrics.jsonl` with honest throughput.
 
-    tokens/s counts non-padding input tokens (`include_num_input_tokens_seen="non_padding"`) over
-    the wall time since the previous log, so it includes data loading and optimizer steps.
+    tokens/s counts non-padding input tokens (`include_num_input_tokens_seen="non_padding"`) over the
+    time spent inside optimizer steps (forward, backward, update), so evaluations and checkpoint
+    saves between steps do not dilute it.
     """
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._last_time = 0.0
+        self.step_seconds = 0.0  # time inside steps so far
+        self._step_started = 0.0
+        self._last_seconds = 0.0
         self._last_tokens = 0
-        self.start_time = 0.0
         self.start_tokens = 0
 
     def on_train_begin(self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kw) -> None:
-        self.start_time = self._last_time = time.perf_counter()
         self.start_tokens = self._last_tokens = state.num_input_tokens_seen or 0
+
+    def on_step_begin(self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kw) -> None:
+        self._step_started = time.perf_counter()
+
+    def on_step_end(self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kw) -> None:
+        self.step_seconds += time.perf_counter() - self._step_started
 
     def on_log(self, args: TrainingArguments, state: TrainerState, control: TrainerControl, logs=None, **kw) -> None:
         if not state.is_world_process_zero or not logs:
             return
-        now, tokens = time.perf_counter(), state.num_input_tokens_seen or 0
+        tokens = state.num_input_tokens_seen or 0
         record = {"step": state.global_step, "epoch": round(state.epoch or 0, 4), **logs}
-        if "loss" in logs and now > self._last_time:
+        if "loss" in logs and self.step_seconds > self._last_seconds:
             # Throughput of the whole job: tokens of every process (state counts them globally).
-            record["tokens_per_s"] = round((tokens - self._last_tokens) / (now - self._last_time), 2)
+            record["tokens_per_s"] = round((tokens - self._last_tokens) / (self.step_seconds - self._last_seconds), 2)
             record["tokens_seen"] = tokens
-            self._last_time, self._last_tokens = now, tokens
+            self._last_seconds, self._last_tokens = self.step_seconds, tokens
         with self.path.open("a", encoding="utf-8") as fh:
             fh.write(json.dumps(record) + "\n")
 
     def throughput(self, state: TrainerState) -> float:
-        elapsed = time.perf_counter() - self.start_time
-        return ((state.num_input_tokens_seen or 0) - self.start_tokens) / elapsed if elapsed > 0 else 0.0
+        return ((state.num_input_tokens_seen or 0) - self.start_tokens) / self.step_seconds if self.step_seconds else 0.0
 
 
 class RichProgressCallback(TrainerCallback):
