@@ -173,7 +173,10 @@ def ablate(
     base: Annotated[str, typer.Option(help="The base model reference.")],
     tuned: Annotated[str, typer.Option(help="The tuned model: a run folder, adapter folder, model folder or hub id.")],
     suite: Annotated[str, typer.Option(help="Suites or benchmark ids, comma-separated.")] = "recall_and_control",
-    variant: Annotated[list[str] | None, typer.Option(help="Variants (default per language: LANG and LANG+scoring=mc_letter).")] = None,
+    variant: Annotated[
+        list[str] | None,
+        typer.Option(help="Variants; {lang} expands. Default: each benchmark's own, plus the letter-scored twin of log-likelihood ones."),
+    ] = None,
     out: Annotated[Path | None, typer.Option(help="Report folder; default reports/<tuned>-vs-<base>.")] = None,
     store: Annotated[Path | None, typer.Option(help="Result store (SQLite); default $TUNER_HOME/results.sqlite.")] = None,
     force: Annotated[bool, typer.Option(help="Compare even when the tuned model was trained on another base.")] = False,

@@ -21,8 +21,6 @@ from tuner.evals.store import ResultStore
 from tuner.models import ModelRef, resolve
 
 DEFAULT_SUITE = "recall_and_control"
-# Each language twice: log-likelihood (what the weights hold) and letter choice (what the model says).
-DEFAULT_VARIANTS = ["{lang}", "{lang}+scoring=mc_letter"]
 
 
 def trained_on(ref: ModelRef) -> str | None:
@@ -58,8 +56,31 @@ def expand_variants(templates: list[str], langs: list[str]) -> list[str]:
     return per_lang + [t for t in templates if "{lang}" not in t]
 
 
-def variants_for(spec: BenchmarkSpec, variants: list[str] | None) -> list[str]:
-    return expand_variants(variants or DEFAULT_VARIANTS, spec.languages)
+def comparison_variants(spec: BenchmarkSpec) -> list[str]:
+    """A benchmark's own default variants; a log-likelihood benchmark also gets each one's
+    letter-scored twin: log-likelihood says what the weights hold, the letter what the model says,
+    and recall vs retention needs both."""
+    own = spec.default_variants()
+    if spec.scoring != "mc_loglik":
+        return own
+    return [x for v in own for x in (v, f"{v}+scoring=mc_letter")]
+
+
+def evaluate_each(
+    model: str, specs: list[BenchmarkSpec], variants: list[str] | None, store: ResultStore, progress: bool = True
+) -> EvalResult:
+    """One model on every spec, each with the variant templates expanded for its languages (or its
+    comparison defaults), merged into one result."""
+    results = [
+        evaluate(model, [s], expand_variants(variants, s.languages) if variants else comparison_variants(s), store, progress=progress)
+        for s in specs
+    ]
+    first = results[0]
+    return EvalResult(
+        first.model, first.fingerprint, [r for res in results for r in res.runs],
+        {k: round(sum(res.timing.get(k, 0) for res in results), 3) for k in ("wall_s", "scoring_s", "items_scored")},
+        sum(res.forward_calls for res in results),
+    )
 
 
 @dataclass
@@ -68,15 +89,6 @@ class Ablation:
     base: EvalResult
     tuned: EvalResult
     wall_s: float
-
-
-def _merge(results: list[EvalResult]) -> EvalResult:
-    first = results[0]
-    return EvalResult(
-        first.model, first.fingerprint, [r for res in results for r in res.runs],
-        {k: round(sum(res.timing.get(k, 0) for res in results), 3) for k in ("wall_s", "scoring_s", "items_scored")},
-        sum(res.forward_calls for res in results),
-    )
 
 
 def ablate(
@@ -96,10 +108,7 @@ def ablate(
     base_ref, tuned_ref = resolve(base), resolve(tuned)
     check_base(base_ref, tuned_ref, store, force)
     specs = load_suite(suite)
-    results = {}
-    for name in (base, tuned):
-        results[name] = _merge([evaluate(name, [s], variants_for(s, variants), store, progress=progress) for s in specs])
-    rb, rt = results[base], results[tuned]
+    rb, rt = (evaluate_each(name, specs, variants, store, progress) for name in (base, tuned))
     report = compare(rb, rt, seed)
     report["meta"] = {
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),

@@ -15,11 +15,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from tuner.ablate.ablate import DEFAULT_VARIANTS, expand_variants
+from tuner.ablate.ablate import evaluate_each
 from tuner.ablate.compare import compare_runs
 from tuner.config import dump_yaml, load_config
 from tuner.errors import UserError
-from tuner.evals.evaluate import EvalResult, evaluate
 from tuner.evals.spec import load_suite
 from tuner.evals.store import ResultStore
 from tuner.paths import find_shipped
@@ -48,8 +47,10 @@ class StudySpec(BaseModel):
     description: str
     base: str = Field(..., description="The base model every arm is compared with.")
     suite: str = Field(..., description="Suites or benchmark ids, comma-separated.")
-    base_variants: list[str] = Field(
-        default_factory=lambda: list(DEFAULT_VARIANTS), description="Variants, '{lang}' expands to each language."
+    base_variants: list[str] | None = Field(
+        None,
+        description="Variants, '{lang}' expands to each language; None: each benchmark's own defaults, plus the "
+        "letter-scored twin of log-likelihood benchmarks (as `tuner ablate`).",
     )
     arms: list[Arm] = Field(..., min_length=1)
     contrasts: list[tuple[str, str]] = Field(
@@ -104,16 +105,8 @@ def run_study(spec: StudySpec, store: ResultStore | None = None, progress: bool 
         else:
             models[arm.name], trained[arm.name] = arm.model or spec.base, False
 
-    def results_for(model: str, templates: list[str]) -> EvalResult:
-        runs, fp, forward, scored = [], "", 0, 0
-        for s in specs:
-            res = evaluate(model, [s], expand_variants(templates, s.languages), store, progress=progress)
-            runs += res.runs
-            fp, forward, scored = res.fingerprint, forward + res.forward_calls, scored + res.timing["items_scored"]
-        return EvalResult(res.model, fp, runs, {"items_scored": scored}, forward)
-
-    base = results_for(spec.base, spec.base_variants)
-    arms = {a.name: results_for(models[a.name], a.variants or spec.base_variants) for a in spec.arms}
+    base = evaluate_each(spec.base, specs, spec.base_variants, store, progress)
+    arms = {a.name: evaluate_each(models[a.name], specs, a.variants or spec.base_variants, store, progress) for a in spec.arms}
     comparisons = [
         {"name": f"{a.name} vs base", "reference": "base", "arm": a.name, **compare_runs(base.runs, arms[a.name].runs, spec.seed)}
         for a in spec.arms
