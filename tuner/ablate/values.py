@@ -34,7 +34,7 @@ def value_changes(base: EvalResult, tuned: EvalResult, out: Path) -> list[dict[s
                     if c["persona"] in FOCUS and c["persona"] in tuned_by:
                         before, after = c["alignment"], tuned_by[c["persona"]]["alignment"]
                         rows.append({
-                            "benchmark": bench, "lang": lang, "country": c["name"], "measure": "mean |model - country| (index points)",
+                            "benchmark": bench, "lang": lang, "country": c["name"], "measure": "mean abs. deviation (index points)",
                             "base": before["model_deviation"], "tuned": after["model_deviation"],
                             "change": after["model_deviation"] - before["model_deviation"],
                             "ratio_base": before["ratio"], "ratio_tuned": after["ratio"],

@@ -150,8 +150,10 @@ def figures(report: dict[str, Any], base_items: dict[str, list[dict]], tuned_ite
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    written = []
+    written: list[Path] = []
     rows = [b for b in report["benchmarks"] if b.get("n")]
+    if not rows:  # questionnaires only: nothing was right or wrong
+        return written
     labels = [f"{b['id']}\n{b['label']} {b['scoring'].replace('mc_', '')}" for b in rows]
 
     fig, ax = plt.subplots(figsize=(max(6, 1.3 * len(rows)), 4.2))

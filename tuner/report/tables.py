@@ -89,16 +89,20 @@ def print_ledger(report: dict, console: Console | None = None) -> None:
     table = Table(title=f"{meta['tuned']['ref']} vs {meta['base']['ref']}", title_justify="left")
     for col in ["benchmark", "variant", "scoring", "n", "base", "tuned", "Δ pp [95% CI]", "lost", "gained", "McNemar p"]:
         table.add_column(col, justify="left" if col in ("benchmark", "variant", "scoring") else "right")
-    for b in report["benchmarks"]:
-        if not b.get("n"):
-            continue
+    graded = [b for b in report["benchmarks"] if b.get("n")]
+    for b in graded:
         d = b["delta"]
         table.add_row(
             b["id"], b["label"], b["scoring"].removeprefix("mc_"), str(b["n"]), pct(b["base"]["accuracy"]), pct(b["tuned"]["accuracy"]),
             f"{100 * d['mean']:+.1f} [{100 * d['ci_low']:+.1f}, {100 * d['ci_high']:+.1f}]",
             str(b["ledger"]["lost"]), str(b["ledger"]["gained"]), pvalue(b["mcnemar_p"]),
         )
-    console.print(table)
+    if graded:
+        console.print(table)
+    for v in report.get("values", []):
+        console.print(escape(
+            f"{v['benchmark']} [{v['lang']}] {v['country']}: {v['measure']} {v['base']:.2f} → {v['tuned']:.2f} ({v['change']:+.2f})"
+        ))
     for r in report["recall_vs_retention"]:
         console.print(escape(
             f"{r['id']} [{r['variant']}, {r['scoring']}]: {r['lost']} lost, of which {r['still_known']} still ranked first "
