@@ -58,10 +58,6 @@ class ModelRef:
     adapter: Path | None = None  # PEFT adapter folder applied on top of `base`
     base_ref: str | None = None  # the base as the user would name it (alias or hub id), for adapters
 
-    @property
-    def label(self) -> str:
-        return self.ref
-
 
 def embedded_folder(alias: str) -> Path:
     return tuner_home() / "models" / alias

@@ -44,10 +44,6 @@ class BuiltData:
     eval: Dataset | None
     sources: list[SourceReport]
 
-    @property
-    def train_tokens(self) -> int:
-        return sum(s.tokens for s in self.sources)
-
 
 def _weighted(indices: list[int], weight: float, rng: random.Random) -> list[int]:
     """weight 2.5: every index twice plus a random half of them once more; 0.5: a random half."""

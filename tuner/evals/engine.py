@@ -20,7 +20,7 @@ follows the context's own encoding.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -59,7 +59,6 @@ class Scorer:
         # 100 questions ~20% faster than 512/2048 (attention cost grows with the pack's square).
         token_budget: int = 1024,
         pack_width: int = 256,
-        on_batch: Callable[[int], None] | None = None,
     ) -> None:
         import torch
 
@@ -67,7 +66,6 @@ class Scorer:
         self.tokenizer = tokenizer
         self.token_budget = token_budget
         self.pack_width = pack_width
-        self.on_batch = on_batch
         self.forward_calls = 0
         self.positions = 0  # tokens fed through the model (padding excluded), for tokens/s
         base = model.get_base_model() if hasattr(model, "get_base_model") else model
@@ -219,8 +217,6 @@ class Scorer:
                 sums[owner] = sums.get(owner, 0.0) + value
             for row in (r for pack in batch for r in pack):
                 out[row.index] = [(sums[(row.index, c)], len(t)) for c, t in enumerate(row.targets)]
-            if self.on_batch:
-                self.on_batch(sum(map(len, batch)))
         return out
 
     def letters(self, prompts: Sequence[Prompt], n_choices: Sequence[int]) -> list[list[float]]:
@@ -239,8 +235,6 @@ class Scorer:
             lp = self._log_probs(hidden[seq, last])
             for k, row in enumerate(items):
                 out[row.index] = lp[k, letter_ids[row.index]].tolist()
-            if self.on_batch:
-                self.on_batch(len(items))
         return out
 
     def generate(self, prompts: Sequence[Prompt], max_new_tokens: int) -> list[str]:
@@ -266,8 +260,6 @@ class Scorer:
             self.positions += int(attn.sum()) + len(batch) * max_new_tokens
             for b, row in enumerate(batch):
                 out[row.index] = self.tokenizer.decode(gen[b, width:], skip_special_tokens=True)
-            if self.on_batch:
-                self.on_batch(len(batch))
         return out
 
 
