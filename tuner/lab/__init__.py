@@ -1,0 +1,1 @@
+"""The controlled transfer lab: a seeded fictional world, two corpora, bridges, probes and their density."""
