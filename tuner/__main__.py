@@ -1,5 +1,5 @@
-"""`python -m tuner` (what `deepspeed -m` and `accelerate launch -m` call)."""
+"""`python -m tuner` (what `deepspeed --module`, `torchrun -m` and `accelerate launch -m` call)."""
 
-from tuner.cli import app
+from tuner.cli import main
 
-app()
+main()

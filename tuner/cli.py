@@ -86,15 +86,32 @@ def train(
     resume: Annotated[bool, typer.Option(help="Continue the run in output.dir from its last checkpoint.")] = False,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing run in output.dir.")] = False,
 ) -> None:
-    """Fine-tune a model from a YAML recipe (LoRA, QLoRA or full; chat SFT or continued pretraining)."""
-    from tuner.recipe import load_recipe
+    """Fine-tune a model from a YAML recipe (LoRA, QLoRA or full; chat SFT or continued pretraining).
+
+    With distributed.nproc > 1 (or distributed.deepspeed) the same command runs under a launcher.
+    """
+    from tuner.recipe import load_recipe, resolve_recipe_path
+    from tuner.train import distributed
 
     loaded = load_recipe(recipe, overrides)
+    if distributed.needs_launch(loaded.distributed):
+        from tuner.config import dump_yaml
+        from tuner.train.run_folder import check_run_folder
+
+        distributed.check_launchable(loaded)
+        check_run_folder(Path(loaded.output.dir).expanduser().resolve(), dump_yaml(loaded), overwrite, resume)
+        flags = ["--resume"] * resume + ["--overwrite"] * overwrite
+        code = distributed.run_launch(loaded.distributed, ["train", str(resolve_recipe_path(recipe)), *(overrides or []), *flags])
+        if code:
+            raise typer.Exit(code)  # the workers have reported the error
+        return
     _quiet_libraries()
     from tuner.report.tables import print_run_summary
     from tuner.train.trainer import train as run_training
 
-    print_run_summary(run_training(loaded, overwrite=overwrite, resume=resume))
+    result = run_training(loaded, overwrite=overwrite, resume=resume)
+    if result is not None:  # the other ranks of a launch stay quiet
+        print_run_summary(result)
 
 
 @recipe_app.command("show")
@@ -235,3 +252,11 @@ def _slug(text: str) -> str:
     import re
 
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", text.strip("/")).strip("_") or "model"
+
+
+def main() -> None:
+    """The console script and `python -m tuner`: launchers may prepend `--local_rank=N`."""
+    from tuner.train.distributed import strip_local_rank
+
+    sys.argv[1:] = strip_local_rank(sys.argv[1:])
+    app()

@@ -127,6 +127,21 @@ class RuntimeSection(_Section):
     device: Literal["auto", "cpu", "cuda"] = Field("auto", description="auto: cuda when available, else cpu.")
 
 
+class DistributedSection(_Section):
+    nproc: int = Field(1, gt=0, description="Processes per node (GPUs per node); >1 starts them through the launcher.")
+    nnodes: int = Field(1, gt=0, description="Nodes; >1 needs `hostfile` (deepspeed launcher) or the accelerate config.")
+    deepspeed: str | None = Field(
+        None, description="ZeRO preset (zero2, zero3, zero3_offload) or a path to a DeepSpeed JSON; None: plain DDP."
+    )
+    launcher: Literal["auto", "deepspeed", "torchrun", "accelerate"] = Field(
+        "auto", description="auto: the deepspeed launcher with a DeepSpeed config, torchrun otherwise."
+    )
+    hostfile: str | None = Field(None, description="DeepSpeed hostfile for multi-node runs (`host slots=N` per line).")
+    master_addr: str | None = Field(None, description="Address of node 0 for multi-node torchrun/accelerate runs.")
+    master_port: int = Field(29500, description="Rendezvous port on node 0.")
+    node_rank: int = Field(0, ge=0, description="This node's rank (torchrun/accelerate multi-node; one command per node).")
+
+
 class Recipe(_Section):
     """A complete training recipe (`tuner recipe show` prints it resolved)."""
 
@@ -139,6 +154,7 @@ class Recipe(_Section):
         default_factory=lambda: ["none"], description="Trackers for transformers' Trainer."
     )
     runtime: RuntimeSection = Field(default_factory=RuntimeSection)
+    distributed: DistributedSection = Field(default_factory=DistributedSection)
 
     # Where relative data paths are resolved from (the recipe's folder); not a YAML key.
     base_dir: Path = Field(default=Path("."), exclude=True)

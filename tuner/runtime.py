@@ -56,8 +56,11 @@ def busy_cores(window_s: float = 0.25) -> float:
     return share * (os.cpu_count() or 1)
 
 
-def choose_threads(requested: int | Literal["auto"] = "auto") -> int:
+def choose_threads(requested: int | Literal["auto"] = "auto", share: int = 1) -> int:
     """Set torch's intra-op threads. auto: the cores not already busy, at least one.
+
+    `share` processes of one launch split the cores evenly (their siblings' start-up would otherwise
+    look like other people's load).
 
     On a shared 2-core machine the default of 2 threads against one busy core made a forward pass
     ~17x slower than 1 thread: oversubscription is the biggest performance trap on CPU.
@@ -69,6 +72,8 @@ def choose_threads(requested: int | Literal["auto"] = "auto") -> int:
         env = os.environ.get("TUNER_NUM_THREADS")
         if env:
             n = int(env)
+        elif share > 1:
+            n = max(1, available_cores() // share)
         else:
             n = max(1, available_cores() - round(busy_cores()))
     else:

@@ -5,6 +5,7 @@
       adapter_config.json, adapter_model.safetensors   (LoRA/QLoRA)  | config.json, model.safetensors (full)
       tokenizer files, chat template
       metrics.jsonl, loss.png, run.json (summary, versions, data report)
+      deepspeed.json              the resolved DeepSpeed config (DeepSpeed runs)
       checkpoints/checkpoint-N/   trainer state for --resume
       merged/                     with output.merge: true or `tuner merge`
 """
@@ -19,21 +20,29 @@ from tuner.errors import UserError
 CHECKPOINTS = "checkpoints"
 
 
-def prepare_run_folder(out: Path, recipe_yaml: str, overwrite: bool, resume: bool) -> bool:
-    """Create or check the run folder; returns True when there is a checkpoint to resume from."""
+def check_run_folder(out: Path, recipe_yaml: str, overwrite: bool, resume: bool) -> bool:
+    """Refuse contradictory flags and unintended overwrites; returns True when there is a checkpoint to resume from."""
     if overwrite and resume:
         raise UserError("--overwrite and --resume contradict each other; pick one")
     exists = out.exists() and any(out.iterdir())
     if exists and not (overwrite or resume):
         raise UserError(f"output.dir {out} already holds a run; pass --resume to continue it or --overwrite to replace it")
+    if not resume:
+        return False
+    if not exists:
+        raise UserError(f"--resume: {out} has no run to resume; drop --resume to start one")
+    saved = out / "recipe.yaml"
+    if saved.is_file() and saved.read_text(encoding="utf-8") != recipe_yaml:
+        raise UserError(f"--resume: the recipe differs from {saved}; resume with the same recipe and overrides")
+    return last_checkpoint(out) is not None
+
+
+def prepare_run_folder(out: Path, recipe_yaml: str, overwrite: bool, resume: bool) -> bool:
+    """Check, then create (or empty, with --overwrite) the run folder; returns True when resuming from a checkpoint."""
+    has_checkpoint = check_run_folder(out, recipe_yaml, overwrite, resume)
     if resume:
-        if not exists:
-            raise UserError(f"--resume: {out} has no run to resume; drop --resume to start one")
-        saved = out / "recipe.yaml"
-        if saved.is_file() and saved.read_text(encoding="utf-8") != recipe_yaml:
-            raise UserError(f"--resume: the recipe differs from {saved}; resume with the same recipe and overrides")
-        return last_checkpoint(out) is not None
-    if exists:
+        return has_checkpoint
+    if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "recipe.yaml").write_text(recipe_yaml, encoding="utf-8")

@@ -1,7 +1,10 @@
 """`train(recipe)`: one recipe in, one run folder out. Read it top to bottom:
 
-validate (done by load_recipe) → run folder → hardware → tokenizer → data → model → trl SFTTrainer
-→ train (or resume) → save adapter/model + tokenizer → metrics, plot, run.json → optional merge.
+validate (done by load_recipe) → run folder → hardware → tokenizer → data → trainer arguments → model
+→ trl SFTTrainer → train (or resume) → save adapter/model + tokenizer → metrics, plot, run.json → optional merge.
+
+Under a launcher every process runs this function; rank 0 alone prepares the run folder and writes
+files, and all ranks save together (ZeRO-3 gathers the partitioned weights collectively).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from tuner.config import dump_yaml
 from tuner.errors import UserError
+from tuner.train import distributed
 from tuner.train.run_folder import CHECKPOINTS, last_checkpoint, prepare_run_folder
 
 # TrainingSection fields that are SFTConfig/TrainingArguments fields of the same name and meaning.
@@ -104,10 +108,13 @@ def _peak_memory_mb(device: str) -> float:
 
 def train(
     recipe: Recipe, overwrite: bool = False, resume: bool = False, callbacks: list[TrainerCallback] | None = None
-) -> RunResult:
+) -> RunResult | None:
+    """Train; returns the summary on the main process and None on the other ranks of a launch."""
     out = Path(recipe.output.dir).expanduser().resolve()
-    recipe_yaml = dump_yaml(recipe)
-    has_checkpoint = prepare_run_folder(out, recipe_yaml, overwrite, resume)
+    main = distributed.rank() == 0
+    if main:
+        prepare_run_folder(out, dump_yaml(recipe), overwrite, resume)
+    ds_config = distributed.deepspeed_config(recipe)
 
     # Heavy imports only now: `tuner --help` and recipe errors stay instant.
     import torch
@@ -122,7 +129,7 @@ def train(
 
     started = time.perf_counter()
     device = choose_device(recipe.runtime.device)
-    threads = choose_threads(recipe.runtime.threads)
+    threads = choose_threads(recipe.runtime.threads, share=distributed.local_world_size())
     dtype = choose_dtype(recipe.model.dtype, device)
     model_ref = resolve(recipe.model.name)
     if model_ref.adapter is not None:
@@ -131,8 +138,6 @@ def train(
     tokenizer = load_tokenizer(model_ref, recipe.model.revision, recipe.model.trust_remote_code)
     data = build_datasets(recipe, tokenizer)
 
-    quant = _quantization_config(recipe, dtype) if recipe.method.kind == "qlora" else None
-    model = load_model(model_ref, dtype, device, quant, recipe.model.revision, recipe.model.trust_remote_code)
     t = recipe.training
     args = SFTConfig(
         # Recipe fields named as in SFTConfig/TrainingArguments go through unchanged.
@@ -154,7 +159,21 @@ def train(
         include_num_input_tokens_seen="non_padding",
         disable_tqdm=True,
         dataloader_num_workers=0,
+        deepspeed=ds_config,
+        ddp_find_unused_parameters=False,  # every trainable parameter takes part in each forward
     )
+    # The arguments first: they start the process group (a barrier: rank 0 has prepared the folder)
+    # and, under ZeRO-3, make from_pretrained load the weights already partitioned.
+    from accelerate import PartialState
+
+    PartialState().wait_for_everyone()
+    if ds_config is not None:
+        import deepspeed
+
+        deepspeed.init_distributed()  # zero.Init in from_pretrained needs DeepSpeed's view of the world size
+    has_checkpoint = resume and last_checkpoint(out) is not None
+    quant = _quantization_config(recipe, dtype) if recipe.method.kind == "qlora" else None
+    model = load_model(model_ref, dtype, device, quant, recipe.model.revision, recipe.model.trust_remote_code)
     metrics = MetricsCallback(out / "metrics.jsonl")
     trainer = SFTTrainer(
         model=model,
@@ -172,9 +191,14 @@ def train(
         _trim_metrics(out / "metrics.jsonl", int(checkpoint.name.split("-")[-1]))
     trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
 
-    if trainer.is_world_process_zero():
-        trainer.save_model(str(out))  # adapter files for LoRA/QLoRA, model.safetensors for full
-        tokenizer.save_pretrained(out)
+    # Every rank takes part: under ZeRO-3 the weights are gathered collectively; rank 0 writes them.
+    trainer.save_model(str(out))  # adapter files for LoRA/QLoRA, model.safetensors for full
+    if not trainer.is_world_process_zero():
+        return None
+    tokenizer.save_pretrained(out)
+    if ds_config is not None:
+        resolved = trainer.accelerator.state.deepspeed_plugin.hf_ds_config.config  # "auto" values filled in
+        (out / "deepspeed.json").write_text(json.dumps(resolved, indent=2) + "\n")
     records = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     losses = [r["loss"] for r in records if "loss" in r]
     eval_losses = [r["eval_loss"] for r in records if "eval_loss" in r]
@@ -190,23 +214,22 @@ def train(
         first_eval_loss=eval_losses[0] if eval_losses else None,
         final_eval_loss=eval_losses[-1] if eval_losses else None,
     )
-    if trainer.is_world_process_zero():
-        loss_curve(out / "metrics.jsonl", out / "loss.png", f"{out.name}: {recipe.method.kind} on {recipe.model.name}")
-        summary = {
-            "model": recipe.model.name,
-            "base_ref": model_ref.base_ref,
-            "method": recipe.method.kind,
-            "device": device,
-            "dtype": str(dtype).removeprefix("torch."),
-            "threads": threads,
-            "world_size": trainer.args.world_size,
-            "result": {k: str(v) if isinstance(v, Path) else v for k, v in asdict(result).items()},
-            "data": [{k: v for k, v in asdict(s).items() if k != "lengths"} for s in data.sources],
-            "versions": library_versions(),
-        }
-        (out / "run.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
-        if recipe.output.merge:
-            from tuner.train.merge import merge_run
+    loss_curve(out / "metrics.jsonl", out / "loss.png", f"{out.name}: {recipe.method.kind} on {recipe.model.name}")
+    summary = {
+        "model": recipe.model.name,
+        "base_ref": model_ref.base_ref,
+        "method": recipe.method.kind,
+        "device": device,
+        "dtype": str(dtype).removeprefix("torch."),
+        "threads": threads,
+        "world_size": trainer.args.world_size,
+        "result": {k: str(v) if isinstance(v, Path) else v for k, v in asdict(result).items()},
+        "data": [{k: v for k, v in asdict(s).items() if k != "lengths"} for s in data.sources],
+        "versions": library_versions(),
+    }
+    (out / "run.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
+    if recipe.output.merge:
+        from tuner.train.merge import merge_run
 
-            merge_run(out)
+        merge_run(out)
     return result
