@@ -158,3 +158,25 @@ def test_zero3_resumes_from_its_checkpoint(lab, single):
                 "distributed.deepspeed=zero3_partitioned.json", "--resume", cwd=lab))
     assert [r["step"] for r in map(json.loads, (out / "metrics.jsonl").read_text().splitlines()) if "loss" in r] == [1, 2, 3, 4]
     assert_same_run(single["lora"], out, 1e-5)
+
+
+def test_eval_spreads_items_over_two_processes(lab):
+    """Each rank scores its share; rank 0 stores everything: same responses as one process, no gaps."""
+    import sqlite3
+
+    args = ["eval", str(lab / "model"), "--suite", "control", "--variant", "en"]
+    check(tuner(*args, "--store", "one.sqlite", "--out", "one", cwd=lab))
+    proc = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "-m", "tuner",
+         *args, "--store", "two.sqlite", "--out", "two"],
+        cwd=lab, capture_output=True, text=True, timeout=600,
+    )
+    check(proc)
+    one, two = ({r["item"]: r for r in map(json.loads, (lab / d / "items.jsonl").read_text().splitlines())} for d in ("one", "two"))
+    assert one.keys() == two.keys() and len(one) >= 200
+    for key, r in one.items():
+        assert two[key]["pred"] == r["pred"]
+        assert two[key]["scores"]["sum"] == pytest.approx(r["scores"]["sum"], abs=1e-4)
+    rows = sqlite3.connect(lab / "two.sqlite").execute("SELECT COUNT(*) FROM responses").fetchone()[0]
+    assert rows == len(one)
+    assert proc.stdout.count("results:") == 1  # rank 0 alone reports

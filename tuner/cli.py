@@ -174,10 +174,13 @@ def eval_(
     import json
 
     from tuner.evals.evaluate import evaluate, write_results
+    from tuner.evals.sharding import Shards
     from tuner.evals.store import ResultStore
     from tuner.report.tables import print_eval_results
 
     result = evaluate(model, specs, variant, ResultStore(store), threads=int(threads) if threads.isdigit() else "auto")
+    if not Shards().main:
+        return  # under a launcher (torchrun -m tuner eval ...) rank 0 writes and prints
     target = out or Path("results") / _slug(model) / _slug(suite)
     path = write_results(result, target, suite)
     print_eval_results(json.loads(path.read_text()))
@@ -210,6 +213,8 @@ def ablate(
     from tuner.report.tables import print_ledger
 
     result = run_ablation(base, tuned, suite, variant, ResultStore(store), force, seed)
+    if result is None:
+        return  # a non-main rank of a launch
     items = {
         side: {f"{r.spec.id}|{r.variant.name}": r.responses for r in res.runs} for side, res in (("base", result.base), ("tuned", result.tuned))
     }

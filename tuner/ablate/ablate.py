@@ -16,6 +16,7 @@ from typing import Any
 from tuner.ablate.compare import compare
 from tuner.errors import UserError
 from tuner.evals.evaluate import EvalResult, evaluate, model_fingerprint
+from tuner.evals.sharding import Shards
 from tuner.evals.spec import BenchmarkSpec, load_suite
 from tuner.evals.store import ResultStore
 from tuner.models import ModelRef, resolve
@@ -100,7 +101,8 @@ def ablate(
     force: bool = False,
     seed: int = 0,
     progress: bool = True,
-) -> Ablation:
+) -> Ablation | None:
+    """The comparison on the main process; None on the other ranks of a launch."""
     from tuner.train.trainer import library_versions
 
     started = time.perf_counter()
@@ -109,6 +111,8 @@ def ablate(
     check_base(base_ref, tuned_ref, store, force)
     specs = load_suite(suite)
     rb, rt = (evaluate_each(name, specs, variants, store, progress) for name in (base, tuned))
+    if not Shards().main:
+        return None  # the other ranks of a launch only score; rank 0 compares and reports
     report = compare(rb, rt, seed)
     report["meta"] = {
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),

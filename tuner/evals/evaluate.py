@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -19,6 +20,7 @@ from tuner.evals.engine import Scorer, parse_answer
 from tuner.evals.loaders import load_items
 from tuner.evals.metrics import accuracy, grouped
 from tuner.evals.prompts import Prompt, Variant, build_prompt, pick_shots, prompt_key
+from tuner.evals.sharding import Shards
 from tuner.evals.spec import BenchmarkSpec, Item
 from tuner.evals.store import ResultStore
 from tuner.models import ModelRef, files_signature, fingerprint, model_files, resolve
@@ -128,6 +130,7 @@ def evaluate(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     started = time.perf_counter()
+    shards = Shards()
     store = store or ResultStore()
     ref = resolve(model)
     fp = model_fingerprint(ref, store)
@@ -142,12 +145,15 @@ def evaluate(
             from tuner.runtime import choose_device, choose_dtype, choose_threads
 
             dev = choose_device(device)  # type: ignore[arg-type]
-            choose_threads(threads)  # type: ignore[arg-type]
+            choose_threads(threads, share=int(os.environ.get("LOCAL_WORLD_SIZE", "1")))  # type: ignore[arg-type]
             tokenizer = load_tokenizer(ref)
             scorer = Scorer(load_model(ref, choose_dtype("auto", dev), dev), tokenizer)
         return scorer
 
-    bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), disable=not progress)
+    bar = Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        disable=not (progress and shards.main),
+    )
     with bar:
         for spec in specs:
             items = load_items(spec)
@@ -156,17 +162,23 @@ def evaluate(
                 subset = [it for it in items if it.lang == variant.lang]
                 key = (fp, spec.id, spec.version, prompt_key(spec, variant), variant.name)
                 stored = store.get(*key)
-                missing = [it for it in subset if it.key not in stored]
+                done = shards.from_main(set(stored))
+                missing = [it for it in subset if it.key not in done]
                 task = bar.add_task(escape(f"{spec.id} [{variant.label}, {variant.scoring}]"), total=len(subset), completed=len(subset) - len(missing))
-                for start in range(0, len(missing), CHUNK):
-                    chunk = missing[start : start + CHUNK]
-                    active = get_scorer()  # loading the model is not scoring time
-                    t0 = time.perf_counter()
-                    responses = score_chunk(active, spec, variant, chunk, items)
-                    scoring_s += time.perf_counter() - t0
-                    store.put(*key, responses)  # committed: an interruption loses at most the next chunk
-                    stored.update((r["item"], r) for r in responses)
-                    bar.advance(task, len(chunk))
+                for chunk in shards.rounds(missing, CHUNK):
+                    responses = []
+                    if chunk:
+                        active = get_scorer()  # loading the model is not scoring time
+                        t0 = time.perf_counter()
+                        responses = score_chunk(active, spec, variant, chunk, items)
+                        scoring_s += time.perf_counter() - t0
+                    responses = shards.gather(responses)
+                    if shards.main:
+                        store.put(*key, responses)  # committed: an interruption loses at most the next round
+                        stored.update((r["item"], r) for r in responses)
+                        bar.advance(task, len(responses))
+                if not shards.main:
+                    continue  # the other ranks of a launch only score
                 runs.append(EvalRun(spec, variant, subset, [stored[it.key] for it in subset], len(missing)))
     scored = sum(r.scored_now for r in runs)
     timing = {

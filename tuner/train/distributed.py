@@ -113,14 +113,10 @@ def launch_command(dist: DistributedSection, tuner_args: list[str]) -> list[str]
     if dist.nnodes > 1:
         cmd += ["--main_process_ip", str(dist.master_addr)]
     if dist.nproc * dist.nnodes > 1:
-        cmd += ["--multi_gpu"] if _has_cuda() else ["--multi_cpu"]
+        # accelerate's flag for any multi-process launch: on a CPU-only machine the workers use gloo
+        # (its --cpu flag would start a single process).
+        cmd += ["--multi_gpu"]
     return [*cmd, "-m", "tuner", *tuner_args]
-
-
-def _has_cuda() -> bool:
-    import torch
-
-    return torch.cuda.is_available()
 
 
 def run_launch(dist: DistributedSection, tuner_args: list[str]) -> int:
