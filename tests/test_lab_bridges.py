@@ -7,7 +7,7 @@ import json
 import pytest
 
 from tuner.data.bridges import build_bridge_corpora, check_same_tokens, token_multiset, write_bridge_corpora
-from tuner.data.script import filter_script, non_latin_letters
+from tuner.data.script import non_latin_letters
 from tuner.errors import UserError
 from tuner.lab.scratch import EOS, ScratchConfig, build_scratch_model, count_parameters, train_tokenizer
 
@@ -117,19 +117,20 @@ def test_non_latin_letters(text, expected):
     assert non_latin_letters(text) == expected
 
 
-DOCS = ["Café crème.", "Привет, мир!", "Tea 2 go", "नमस्ते दुनिया"]  # 0, 9, 0, 4 + 3 non-Latin letters
+DOCS = ["Café crème.", "Привет, мир!", "Tea 2 go", "नमस्ते दुनिया"]  # non-Latin letters: 0, 9, 0, 7
 
 
-def test_filter_script_drop():
-    report = filter_script(DOCS, "drop")
-    assert report.kept == ["Café crème.", "Tea 2 go"]
-    assert (report.n_docs, report.n_dropped, report.n_docs_with_non_latin, report.n_non_latin_chars) == (4, 2, 2, 16)
+@pytest.mark.parametrize(("action", "kept"), [("drop", 2), ("report", 4)])
+def test_latin_only_source_drops_or_counts(tiny_recipe, tiny_tokenizer, tmp_path, action, kept):
+    from tuner.data.build import build_datasets
+    from tuner.recipe import load_recipe
 
-
-def test_filter_script_report():
-    report = filter_script(DOCS, "report")
-    assert report.kept == DOCS
-    assert (report.n_docs, report.n_dropped, report.n_docs_with_non_latin, report.n_non_latin_chars) == (4, 0, 2, 16)
+    corpus = tmp_path / "mixed.jsonl"
+    corpus.write_text("".join(json.dumps({"text": d}, ensure_ascii=False) + "\n" for d in DOCS), encoding="utf-8")
+    source = {"path": str(corpus), "format": "text", "latin_only": action}
+    data = build_datasets(load_recipe(str(tiny_recipe(data={"sources": [source]}))), tiny_tokenizer)
+    assert data.sources[0].non_latin == 2
+    assert len(data.train) == kept
 
 
 # --- tokenizer and from-scratch model ------------------------------------------------------------

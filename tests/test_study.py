@@ -17,10 +17,16 @@ from tuner.recipe import load_recipe
 @pytest.mark.parametrize("path", sorted((PROJECT_ROOT / "ablations").glob("*.yaml")), ids=lambda p: p.name)
 def test_every_shipped_study_validates_with_its_recipes_and_suite(path):
     spec = load_study(str(path))
-    load_suite(spec.suite)
+    if spec.kind == "transfer":
+        for stage in (spec.pretrain, spec.cpt):
+            load_recipe(stage.recipe, stage.overrides)
+        return
+    specs = {s.id: s for s in load_suite(spec.suite)}
     for arm in spec.arms:
         if arm.recipe:
             load_recipe(arm.recipe, arm.overrides)
+        for bench in arm.variants if isinstance(arm.variants, dict) else []:
+            assert bench in specs, f"arm {arm.name} sets variants for {bench}, which is not in the suite"
 
 
 def test_study_spec_errors(tmp_path):

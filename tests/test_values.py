@@ -436,3 +436,26 @@ def test_value_changes_report_the_distance_to_india_and_the_usa(tmp_path):
     assert india["base"] == pytest.approx(dev["base"]) and india["change"] == pytest.approx(dev["tuned"] - dev["base"])
     assert {r["country"] for r in rows} == {"India", "United States"}
     assert (tmp_path / "base" / "vsm.md").is_file() and (tmp_path / "tuned" / "vsm.md").is_file()
+
+
+def test_value_changes_pair_one_prompt_language_with_another(tmp_path):
+    """A prompt-language comparison: the base asked in English, the arm in Hindi."""
+    from tuner.ablate.values import value_changes
+    from tuner.evals.evaluate import EvalResult, EvalRun
+    from tuner.models import ModelRef
+
+    spec = load_spec("vsm")
+
+    def result(lang: str, probs: list[float]) -> EvalResult:
+        runs = [EvalRun(spec, Variant.parse(f"{lang}+persona={p}").resolved(spec), [],
+                        responses_for("vsm", lang, {i: probs for i in vsm.ITEM_IDS}), 0) for p in ("india", "usa")]
+        return EvalResult(ModelRef("m", "folder", "m"), "fp", runs)
+
+    english, hindi = result("en", [0.96, 0.01, 0.01, 0.01, 0.01]), result("hi", [0.2, 0.2, 0.2, 0.2, 0.2])
+    rows = value_changes(english, hindi, tmp_path, ("english", "hindi"))
+    assert {(r["lang"], r["country"]) for r in rows} == {("en → hi", "India"), ("en → hi", "United States")}
+    dev = {lang: next(c for c in vsm.summarize({(r.variant.lang, r.variant.persona): r.responses for r in res.runs})[lang].countries
+                      if c.persona == "india").alignment.model_deviation for lang, res in (("en", english), ("hi", hindi))}
+    india = next(r for r in rows if r["country"] == "India")
+    assert india["change"] == pytest.approx(dev["hi"] - dev["en"])
+    assert (tmp_path / "english" / "vsm.md").is_file() and (tmp_path / "hindi" / "vsm.md").is_file()

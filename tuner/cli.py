@@ -235,11 +235,18 @@ def study(
     spec: Annotated[str, typer.Argument(help="Study spec file, or the name of one under ablations/.")],
     store: Annotated[Path | None, typer.Option(help="Result store (SQLite); default $TUNER_HOME/results.sqlite.")] = None,
 ) -> None:
-    """Run a study: train its arms, evaluate every model, compare each with the base, one report."""
+    """Run a study: train its arms, evaluate every model, compare each with the base, one report.
+    `kind: transfer` studies run the transfer lab (bridges vs no bridges, arXiv 2506.01675)."""
     from tuner.ablate.study import load_study
 
     loaded = load_study(spec)
     _quiet_libraries()
+    if loaded.kind == "transfer":
+        from tuner.lab.study import run_transfer_study, write_transfer_report
+
+        result = run_transfer_study(loaded)  # type: ignore[arg-type]
+        typer.echo(f"report: {write_transfer_report(result)}; trained {result['trained']} run(s), {result['wall_s']} s")
+        return
     from tuner.ablate.study import run_study, write_study_report
     from tuner.evals.store import ResultStore
     from tuner.report.tables import print_ledger

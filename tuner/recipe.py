@@ -34,6 +34,21 @@ class ModelSection(_Section):
     )
     revision: str | None = Field(None, description="Hub revision (branch, tag or commit); None: the default branch.")
     trust_remote_code: bool = Field(False, description="Allow model code from the hub repository.")
+    scratch: ScratchSection | None = Field(
+        None, description="Pretrain from scratch: a new Qwen2 model and tokenizer (model.name is then ignored)."
+    )
+
+
+class ScratchSection(_Section):
+    size: Literal["tiny", "small", "0.5b"] = Field("tiny", description="Qwen2 size preset (tuner.lab.scratch.PRESETS).")
+    config: dict[str, int] = Field(default_factory=dict, description="Preset fields to change: hidden_size, num_hidden_layers, ...")
+    vocab_size: int = Field(4096, gt=256, description="Byte-level BPE vocabulary to train (the 256 bytes included).")
+    tokenizer_corpora: list[str] = Field(
+        ..., min_length=1,
+        description="Text files (.txt or .jsonl with 'text') the tokenizer learns from, relative to the recipe; give "
+        "every language the model will ever see, so later scripts get merges of their own.",
+    )
+    seed: int = Field(0, description="Seed of the random initial weights.")
 
 
 class LoraSection(_Section):
@@ -73,11 +88,16 @@ class SourceSection(_Section):
     )
     weight: float = Field(1.0, gt=0, description="Sampling weight: 2.0 repeats each example twice, 0.5 keeps half.")
     max_samples: int | None = Field(None, gt=0, description="Keep at most this many examples (before weighting).")
+    latin_only: Literal["off", "drop", "report"] = Field(
+        "off", description="Text sources: drop (or only count) documents with non-Latin letters, e.g. for an English-only base."
+    )
 
     @model_validator(mode="after")
     def _one_origin(self) -> SourceSection:
         if (self.path is None) == (self.hub is None):
             raise ValueError("give exactly one of 'path' (a local file) or 'hub' (a dataset id)")
+        if self.latin_only != "off" and self.format != "text":
+            raise ValueError("latin_only applies to format 'text' sources")
         return self
 
 
@@ -113,6 +133,14 @@ class TrainingSection(_Section):
     activation_checkpointing: bool = Field(
         False, description="Gradient checkpointing (recompute activations): less memory, slower. trl's default is on."
     )
+
+
+class ProbesSection(_Section):
+    benchmarks: list[str] = Field(
+        ..., min_length=1, description="Benchmarks scored during training: spec ids under eval/ or spec files relative to the recipe."
+    )
+    variants: list[str] | None = Field(None, description="Prompt variants (e.g. [en, hi]); default: each benchmark's own.")
+    every: int = Field(50, gt=0, description="Score every N optimizer steps (and before the first and after the last).")
 
 
 class OutputSection(_Section):
@@ -155,6 +183,7 @@ class Recipe(_Section):
     )
     runtime: RuntimeSection = Field(default_factory=RuntimeSection)
     distributed: DistributedSection = Field(default_factory=DistributedSection)
+    probes: ProbesSection | None = Field(None, description="Benchmarks scored on the live model every N steps (probes.jsonl, probes.png).")
 
     # Where relative data paths are resolved from (the recipe's folder); not a YAML key.
     base_dir: Path = Field(default=Path("."), exclude=True)
@@ -163,6 +192,8 @@ class Recipe(_Section):
     def _consistent(self) -> Recipe:
         if self.training.eval_steps and self.data.eval_fraction == 0:
             raise ValueError("training.eval_steps needs data.eval_fraction > 0 (nothing to evaluate on)")
+        if self.model.scratch is not None and self.method.kind != "full":
+            raise ValueError("model.scratch trains every weight of a new model: set method.kind to full")
         if self.method.kind == "full" and self.output.merge:
             raise ValueError("output.merge applies to LoRA/QLoRA runs; a full fine-tune is already a whole model")
         return self

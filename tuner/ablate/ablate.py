@@ -51,10 +51,26 @@ def check_base(base: ModelRef, tuned: ModelRef, store: ResultStore, force: bool)
     )
 
 
-def expand_variants(templates: list[str], langs: list[str]) -> list[str]:
-    """`{lang}` in a variant template stands for each language of the benchmark, in order."""
-    per_lang = [t.format(lang=lang) for lang in langs for t in templates if "{lang}" in t]
-    return per_lang + [t for t in templates if "{lang}" not in t]
+def expand_variants(templates: list[str], spec: BenchmarkSpec) -> list[str]:
+    """`{lang}` in a variant template stands for each language of the benchmark, in order, and
+    `{persona}` for each persona of its own persona file (the VSM's 20 countries)."""
+    personas = list(spec.persona_texts())
+    out = []
+    for template in templates:
+        for lang in spec.languages if "{lang}" in template else [None]:
+            for persona in personas if "{persona}" in template else [None]:
+                out.append(template.format(lang=lang, persona=persona))
+    return out
+
+
+Variants = list[str] | dict[str, list[str]] | None  # one list for every benchmark, or per benchmark id
+
+
+def variants_for(variants: Variants, spec: BenchmarkSpec) -> list[str]:
+    """The variant templates a benchmark is asked in, expanded; a dict without the benchmark falls
+    back to its comparison defaults."""
+    chosen = variants.get(spec.id) if isinstance(variants, dict) else variants
+    return expand_variants(chosen, spec) if chosen else comparison_variants(spec)
 
 
 def comparison_variants(spec: BenchmarkSpec) -> list[str]:
@@ -67,15 +83,9 @@ def comparison_variants(spec: BenchmarkSpec) -> list[str]:
     return [x for v in own for x in (v, f"{v}+scoring=mc_letter")]
 
 
-def evaluate_each(
-    model: str, specs: list[BenchmarkSpec], variants: list[str] | None, store: ResultStore, progress: bool = True
-) -> EvalResult:
-    """One model on every spec, each with the variant templates expanded for its languages (or its
-    comparison defaults), merged into one result."""
-    results = [
-        evaluate(model, [s], expand_variants(variants, s.languages) if variants else comparison_variants(s), store, progress=progress)
-        for s in specs
-    ]
+def evaluate_each(model: str, specs: list[BenchmarkSpec], variants: Variants, store: ResultStore, progress: bool = True) -> EvalResult:
+    """One model on every spec, each in its variants (see `variants_for`), merged into one result."""
+    results = [evaluate(model, [s], variants_for(variants, s), store, progress=progress) for s in specs]
     first = results[0]
     return EvalResult(
         first.model, first.fingerprint, [r for res in results for r in res.runs],

@@ -11,17 +11,21 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from tuner.ablate.ablate import evaluate_each
 from tuner.ablate.compare import compare_runs
+from tuner.ablate.values import value_changes
 from tuner.config import dump_yaml, load_config
 from tuner.errors import UserError
 from tuner.evals.spec import load_suite
 from tuner.evals.store import ResultStore
 from tuner.paths import find_shipped
+
+if TYPE_CHECKING:
+    from tuner.lab.study import TransferStudySpec
 
 
 class Arm(BaseModel):
@@ -31,7 +35,9 @@ class Arm(BaseModel):
     recipe: str | None = Field(None, description="Recipe to train this arm (path or shipped name); None: no training.")
     overrides: list[str] = Field(default_factory=list, description="key.path=value overrides for the recipe.")
     model: str | None = Field(None, description="Model to evaluate when there is no recipe; default: the study's base.")
-    variants: list[str] | None = Field(None, description="Prompt variants; default: the study's base_variants.")
+    variants: list[str] | dict[str, list[str]] | None = Field(
+        None, description="Prompt variants, or per benchmark id; default: the study's base_variants."
+    )
 
     @model_validator(mode="after")
     def _one_source(self) -> Arm:
@@ -43,14 +49,15 @@ class Arm(BaseModel):
 class StudySpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+    kind: Literal["comparison"] = Field("comparison", description="comparison: arms vs a base; transfer: the lab's study.")
     name: str = Field(..., pattern=r"^[A-Za-z0-9_-]+$")
     description: str
     base: str = Field(..., description="The base model every arm is compared with.")
     suite: str = Field(..., description="Suites or benchmark ids, comma-separated.")
-    base_variants: list[str] | None = Field(
+    base_variants: list[str] | dict[str, list[str]] | None = Field(
         None,
-        description="Variants, '{lang}' expands to each language; None: each benchmark's own defaults, plus the "
-        "letter-scored twin of log-likelihood benchmarks (as `tuner ablate`).",
+        description="Variants, or per benchmark id; '{lang}' expands to each language, '{persona}' to each persona of "
+        "the benchmark; None: each benchmark's own defaults, plus the letter-scored twin of log-likelihood ones.",
     )
     arms: list[Arm] = Field(..., min_length=1)
     contrasts: list[tuple[str, str]] = Field(
@@ -71,19 +78,28 @@ class StudySpec(BaseModel):
         return self
 
 
-def load_study(ref: str) -> StudySpec:
+def load_study(ref: str) -> StudySpec | TransferStudySpec:
+    """A comparison study, or (`kind: transfer`) a transfer-lab study."""
+    from tuner.config import load_yaml
+    from tuner.lab.study import TransferStudySpec
+
     path = Path(ref) if Path(ref).is_file() else find_shipped(ref, "ablations")
     if path is None:
         raise UserError(f"{ref}: no such study file; give a path or a name under ablations/")
+    raw = load_yaml(path)
+    if isinstance(raw, dict) and raw.get("kind") == "transfer":
+        spec = load_config(TransferStudySpec, path)
+        spec.base_dir = path.resolve().parent
+        return spec
     return load_config(StudySpec, path)
 
 
-def _train_arm(arm: Arm, run_dir: Path) -> tuple[Path, bool]:
+def train_once(recipe_ref: str, overrides: list[str], run_dir: Path) -> tuple[Path, bool]:
     """Train unless the folder already holds a finished run of the same resolved recipe."""
     from tuner.recipe import load_recipe
     from tuner.train.trainer import train
 
-    recipe = load_recipe(arm.recipe or "", [*arm.overrides, f"output.dir={run_dir}"])
+    recipe = load_recipe(recipe_ref, [*overrides, f"output.dir={run_dir}"])
     done = run_dir / "run.json"
     if done.is_file() and (run_dir / "recipe.yaml").read_text(encoding="utf-8") == dump_yaml(recipe):
         return run_dir, False
@@ -100,24 +116,26 @@ def run_study(spec: StudySpec, store: ResultStore | None = None, progress: bool 
     trained: dict[str, bool] = {}
     for arm in spec.arms:  # train first: a recipe error stops the study before any long evaluation
         if arm.recipe:
-            run_dir, ran = _train_arm(arm, (folder / "runs" / arm.name).resolve())
+            run_dir, ran = train_once(arm.recipe, arm.overrides, (folder / "runs" / arm.name).resolve())
             models[arm.name], trained[arm.name] = str(run_dir), ran
         else:
             models[arm.name], trained[arm.name] = arm.model or spec.base, False
 
     base = evaluate_each(spec.base, specs, spec.base_variants, store, progress)
     arms = {a.name: evaluate_each(models[a.name], specs, a.variants or spec.base_variants, store, progress) for a in spec.arms}
+    results = {"base": base, **arms}
+    pairs = [("base", a.name) for a in spec.arms] + list(spec.contrasts)
     comparisons = [
-        {"name": f"{a.name} vs base", "reference": "base", "arm": a.name, **compare_runs(base.runs, arms[a.name].runs, spec.seed)}
-        for a in spec.arms
-    ]
-    comparisons += [
-        {"name": f"{b} vs {a}", "reference": a, "arm": b, **compare_runs(arms[a].runs, arms[b].runs, spec.seed)}
-        for a, b in spec.contrasts
+        {
+            "name": f"{arm} vs {ref}", "reference": ref, "arm": arm, **compare_runs(results[ref].runs, results[arm].runs, spec.seed),
+            # Questionnaires (VSM): the distance to the focus countries' published scores, per side.
+            "values": value_changes(results[ref], results[arm], folder / "values" / f"{arm}_vs_{ref}", (ref, arm)),
+        }
+        for ref, arm in pairs
     ]
     from tuner.train.trainer import library_versions
 
-    everything = [base, *arms.values()]
+    everything = list(results.values())
     return {
         "study": spec.model_dump(mode="json"),
         "folder": str(folder),
@@ -140,7 +158,7 @@ def run_study(spec: StudySpec, store: ResultStore | None = None, progress: bool 
 
 def write_study_report(result: dict[str, Any]) -> Path:
     """report.json, report.md (formatted from the same dict) and a forest plot of accuracy changes."""
-    from tuner.report.ablation import HEADLINE, headline_rows, markdown_table, verdict
+    from tuner.report.ablation import HEADLINE, headline_rows, markdown_table, values_section, verdict
     from tuner.report.plots import forest_plot
 
     folder = Path(result["folder"])
@@ -165,6 +183,8 @@ def write_study_report(result: dict[str, Any]) -> Path:
             lines.append(f"- recall vs retention, {r['id']} [{r['variant']}]: {r['lost']} lost under {r['scoring']}, "
                          f"{r['still_known']} still ranked first by log-likelihood, {r['forgotten']} forgotten.")
         lines.append("")
+        if comp["values"]:
+            lines += ["Values: distance to India and the USA.", "", *values_section(comp["values"], comp["reference"], comp["arm"]), ""]
     if figure:
         lines += [f"![accuracy change]({figure.name})", ""]
     lines += ["## Reproducibility", "", "Versions: " + ", ".join(f"{k} {v}" for k, v in meta["versions"].items()) + ".",

@@ -16,25 +16,38 @@ from tuner.evals.evaluate import EvalResult, summaries
 FOCUS = {"india": "India", "usa": "United States"}  # VSM persona -> IW reference name
 
 
-def value_changes(base: EvalResult, tuned: EvalResult, out: Path) -> list[dict[str, Any]]:
-    """One row per value benchmark, prompt language and focus country: base, tuned, change."""
+def _language_pairs(base: list[str], tuned: list[str]) -> list[tuple[str, str]]:
+    """Same language on both sides; or, when each side asked one language (a prompt-language
+    comparison), that pair."""
+    shared = [lang for lang in base if lang in tuned]
+    if shared:
+        return [(lang, lang) for lang in shared]
+    return [(base[0], tuned[0])] if len(base) == 1 and len(tuned) == 1 else []
+
+
+def value_changes(
+    base: EvalResult, tuned: EvalResult, out: Path, names: tuple[str, str] = ("base", "tuned")
+) -> list[dict[str, Any]]:
+    """One row per value benchmark, prompt language and focus country: base, tuned, change.
+    Each side's summary files go to out/NAME/."""
     sides = {}
-    for name, result in (("base", base), ("tuned", tuned)):
+    for key, name, result in (("base", names[0], base), ("tuned", names[1], tuned)):
         (out / name).mkdir(parents=True, exist_ok=True)
-        sides[name] = summaries(result, out / name)
+        sides[key] = summaries(result, out / name)
     rows: list[dict[str, Any]] = []
     for bench, b in sides["base"].items():
         t = sides["tuned"].get(bench)
         if t is None:
             continue
         if "expected" in b:  # VSM, from expected answers
-            for lang, res in b["expected"].items():
-                tuned_by = {c["persona"]: c for c in t["expected"].get(lang, {}).get("countries", [])}
-                for c in res["countries"]:
+            for lang, tuned_lang in _language_pairs(list(b["expected"]), list(t["expected"])):
+                tuned_by = {c["persona"]: c for c in t["expected"][tuned_lang]["countries"]}
+                for c in b["expected"][lang]["countries"]:
                     if c["persona"] in FOCUS and c["persona"] in tuned_by:
                         before, after = c["alignment"], tuned_by[c["persona"]]["alignment"]
                         rows.append({
-                            "benchmark": bench, "lang": lang, "country": c["name"], "measure": "mean abs. deviation (index points)",
+                            "benchmark": bench, "lang": lang if lang == tuned_lang else f"{lang} → {tuned_lang}",
+                            "country": c["name"], "measure": "mean abs. deviation (index points)",
                             "base": before["model_deviation"], "tuned": after["model_deviation"],
                             "change": after["model_deviation"] - before["model_deviation"],
                             "ratio_base": before["ratio"], "ratio_tuned": after["ratio"],

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from tuner.data.formats import check_columns, column_map, to_messages
+from tuner.data.script import non_latin_letters
 from tuner.data.sources import load_source
 from tuner.data.tokenize import IGNORE, text_windows, tokenize_chat
 from tuner.errors import UserError
@@ -35,6 +36,7 @@ class SourceReport:
     truncated: int = 0
     dropped: int = 0
     split_documents: int = 0  # text documents longer than max_length, continued in further windows
+    non_latin: int = 0  # text documents with non-Latin letters (dropped when latin_only: drop)
     lengths: list[int] = field(default_factory=list, repr=False)
 
 
@@ -68,6 +70,11 @@ def _tokenize_rows(
             doc = row[mapping["text"]]
             if not isinstance(doc, str) or not doc.strip():
                 continue
+            if source.latin_only != "off" and non_latin_letters(doc):
+                if report is not None:
+                    report.non_latin += 1
+                if source.latin_only == "drop":
+                    continue
             windows = text_windows(doc, tokenizer, max_length)
             if report is not None and len(windows) > 1:
                 report.split_documents += 1

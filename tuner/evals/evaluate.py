@@ -215,7 +215,7 @@ def write_results(result: EvalResult, out: Path, suite: str) -> Path:
         "versions": library_versions(),
         "benchmarks": [
             {
-                "id": r.spec.id, "version": r.spec.version, "prompt_hash": r.spec.prompt_hash(), "variant": r.variant.name,
+                "id": r.spec.id, "version": r.spec.version, "prompt_hash": prompt_key(r.spec, r.variant), "variant": r.variant.name,
                 "label": r.variant.label,
                 "lang": r.variant.lang, "scoring": r.variant.scoring, "metric": r.spec.metric, **r.metrics(),
             }

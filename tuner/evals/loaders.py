@@ -24,15 +24,23 @@ def read_rows(spec: BenchmarkSpec) -> tuple[list[dict[str, Any]], str]:
             how = f" {src.get}" if src.get else ""
             raise UserError(f"benchmark '{spec.id}': could not load hub dataset '{src.hub}' ({type(e).__name__}).{how}") from None
         return list(ds), src.hub
-    path = Path(src.path).expanduser()
-    path = path if path.is_absolute() else spec.base_dir / path
-    if not path.is_file():
-        how = f" {src.get}" if src.get else ""
-        raise UserError(f"benchmark '{spec.id}': data file {path} not found.{how}")
-    if path.suffix not in _BUILDERS:
-        raise UserError(f"benchmark '{spec.id}': {path.name}: expected .jsonl, .json, .csv or .parquet")
-    ds = load_dataset(_BUILDERS[path.suffix], data_files=str(path), split="train")
-    return list(ds), str(path)
+    rows: list[dict[str, Any]] = []
+    labels = []
+    for lang, name in src.local_files().items():
+        path = Path(name).expanduser()
+        path = path if path.is_absolute() else spec.base_dir / path
+        if not path.is_file():
+            how = f" {src.get}" if src.get else ""
+            raise UserError(f"benchmark '{spec.id}': data file {path} not found.{how}")
+        if path.suffix not in _BUILDERS:
+            raise UserError(f"benchmark '{spec.id}': {path.name}: expected .jsonl, .json, .csv or .parquet")
+        part = list(load_dataset(_BUILDERS[path.suffix], data_files=str(path), split="train"))
+        if lang is not None:  # a file per language, parallel by row
+            id_column, lang_column = spec.columns.get("id", "id"), spec.columns.get("lang", "lang")
+            part = [{id_column: i, **row, lang_column: lang} for i, row in enumerate(part)]
+        rows += part
+        labels.append(str(path))
+    return rows, " + ".join(labels)
 
 
 def to_item(row: dict[str, Any], spec: BenchmarkSpec, where: str) -> Item:
@@ -48,6 +56,8 @@ def to_item(row: dict[str, Any], spec: BenchmarkSpec, where: str) -> Item:
     if not isinstance(choices, list) or len(choices) < 2 or not all(isinstance(c, str) and c.strip() for c in choices):
         raise UserError(f"{where}: column '{spec.columns.get('choices', 'choices')}' must be a list of ≥2 non-empty strings")
     answer = values["answer"]
+    if isinstance(answer, str) and answer in choices:  # the answer given as the option's text
+        answer = values["answer"] = choices.index(answer)
     if answer is not None and (not isinstance(answer, int) or not 0 <= answer < len(choices)):
         raise UserError(f"{where}: column '{spec.columns.get('answer', 'answer')}' = {answer!r} is not an index into {len(choices)} choices")
     if spec.format == "cloze" and values["question"].count("___") != 1:

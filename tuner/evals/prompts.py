@@ -89,12 +89,12 @@ def persona_text(name: str, lang: str, spec: BenchmarkSpec | None = None) -> str
 
 
 def prompt_key(spec: BenchmarkSpec, variant: Variant) -> str:
-    """What keys stored results on the prompt: the spec's template hash, plus the persona's text, so
-    editing a persona never reuses answers given under the old wording."""
+    """What keys stored results on the prompt: the hash of the variant language's template, plus the
+    persona's text, so editing a persona never reuses answers given under the old wording."""
     if not variant.persona:
-        return spec.prompt_hash()
+        return spec.prompt_hash(variant.lang)
     text = persona_text(variant.persona, variant.lang, spec)
-    return hashlib.sha256(f"{spec.prompt_hash()}|{text}".encode()).hexdigest()[:12]
+    return hashlib.sha256(f"{spec.prompt_hash(variant.lang)}|{text}".encode()).hexdigest()[:12]
 
 
 @dataclass
@@ -152,7 +152,13 @@ def build_prompt(
         filled = _fill(template, it)
         return filled.split("___")[0].rstrip(" ") if cloze else filled
 
-    if cloze:
+    whole = cloze and spec.cloze_scope == "sentence"
+    if whole:  # each filled sentence is scored in full (arXiv 2506.01675: the lowest mean token loss wins)
+        if variant.chat:
+            raise UserError(f"variant '{variant.name}': cloze_scope 'sentence' scores plain text; use +nochat")
+        before, after = _fill(template, item).split("___")
+        continuations = [f"{before}{c}{after}" for c in item.choices]
+    elif cloze:
         before, after = _fill(template, item).split("___")
         gap = before[len(before.rstrip(" ")) :]  # the space before the blank belongs to the continuation
         continuations = [f"{gap}{c}{after}" for c in item.choices]
@@ -176,6 +182,8 @@ def build_prompt(
     for shot in shots:
         answer = _answer_text(shot, letter_mode)
         blocks.append(answer if cloze else f"{_fill(template, shot)} {answer}")
+    if whole:  # the sentence starts a document, or a new block after the persona and shots
+        return Prompt("\n\n".join(blocks) + "\n\n" if blocks else "", continuations)
     blocks.append(body(item))
     context = "\n\n".join(blocks)
     # Plain prompts: each choice follows the context after one space (lm-eval's target delimiter).

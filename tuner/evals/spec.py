@@ -44,6 +44,9 @@ class _Strict(BaseModel):
 
 class SourceSpec(_Strict):
     path: str | None = Field(None, description="Local .jsonl/.json/.csv/.parquet file, relative to the spec file.")
+    paths: dict[str, str] | None = Field(
+        None, description="One local file per language, parallel by row (row number = item id when there is no id column)."
+    )
     hub: str | None = Field(None, description="Hub dataset id.")
     config: str | None = Field(None, description="Hub dataset config.")
     split: str = Field("test", description="Split to read from the hub.")
@@ -53,9 +56,13 @@ class SourceSpec(_Strict):
 
     @model_validator(mode="after")
     def _one_origin(self) -> SourceSpec:
-        if (self.path is None) == (self.hub is None):
-            raise ValueError("give exactly one of 'path' (a local file) or 'hub' (a dataset id)")
+        if sum(x is not None for x in (self.path, self.paths, self.hub)) != 1:
+            raise ValueError("give exactly one of 'path' (a local file), 'paths' (a file per language) or 'hub' (a dataset id)")
         return self
+
+    def local_files(self) -> dict[str | None, str]:
+        """Language (None: given by the rows) -> local file."""
+        return dict(self.paths) if self.paths else ({None: self.path} if self.path else {})
 
 
 class PromptSpec(_Strict):
@@ -73,6 +80,11 @@ class BenchmarkSpec(_Strict):
     description: str
     source: SourceSpec
     format: Literal["mc", "cloze"] = Field("mc", description="mc: question + options; cloze: a `___` blank filled by each option.")
+    cloze_scope: Literal["continuation", "sentence"] = Field(
+        "continuation",
+        description="cloze under mc_loglik: score what follows the blank given the text before it (lm-eval's way), or "
+        "each filled sentence whole from the document start (with metric acc_token: the lowest mean token loss wins).",
+    )
     columns: dict[str, str] = Field(default_factory=dict, description="Item field -> column name, where they differ.")
     languages: list[str] = Field(["en"], min_length=1, description="Languages present; a variant asks one of them.")
     scoring: Scoring = Field("mc_loglik", description="How a model's answer is read (DESIGN.md: Scoring).")
@@ -147,11 +159,15 @@ class BenchmarkSpec(_Strict):
 
     def data_missing(self) -> bool:
         """A local data file that is not there (hub sources are only known missing when loaded)."""
-        return self.source.path is not None and not (self.base_dir / self.source.path).is_file()
+        return any(not (self.base_dir / p).is_file() for p in self.source.local_files().values())
 
-    def prompt_hash(self) -> str:
-        """Hash of everything that shapes the rendered prompt; stored with every result."""
-        text = repr((self.format, sorted((k, v.model_dump()) for k, v in self.prompts.items())))
+    def prompt_hash(self, lang: str | None = None) -> str:
+        """Hash of everything that shapes the rendered prompt (of one language, or of all); stored
+        with every result, so adding a language leaves the others' stored results valid."""
+        prompts = [(lang, self.prompt(lang).model_dump())] if lang else sorted((k, v.model_dump()) for k, v in self.prompts.items())
+        text = repr((self.format, prompts))
+        if self.cloze_scope != "continuation":
+            text += self.cloze_scope
         return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
@@ -192,7 +208,8 @@ def load_suite(names: str) -> list[BenchmarkSpec]:
                 continue
             spec = load_spec(bench)
             if optional and spec.data_missing():
-                sys.stderr.write(f"note: skipping '{bench}' (no data at {spec.base_dir / spec.source.path}); {spec.source.get or ''}\n")
+                where = ", ".join(str(spec.base_dir / f) for f in spec.source.local_files().values())
+                sys.stderr.write(f"note: skipping '{bench}' (no data at {where}); {spec.source.get or ''}\n")
                 continue
             specs.append(spec)
     if not specs:

@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     import torch
     from transformers import PreTrainedTokenizerBase, PreTrainedTokenizerFast
 
+    from tuner.recipe import Recipe
+
 EOS = "<|endoftext|>"
 
 
@@ -147,3 +149,33 @@ def build_scratch_model(config: ScratchConfig, tokenizer: PreTrainedTokenizerBas
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return out_dir
+
+
+def read_corpus(path: Path) -> list[str]:
+    """Documents of a .txt (blank-line separated) or .jsonl (a 'text' field per line) corpus."""
+    import json
+
+    from tuner.data.sources import read_text_documents
+
+    if not path.is_file():
+        raise UserError(f"model.scratch.tokenizer_corpora: {path} does not exist (paths start at the recipe's folder)")
+    if path.suffix == ".txt":
+        return read_text_documents(path)
+    if path.suffix == ".jsonl":
+        return [json.loads(line)["text"] for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    raise UserError(f"model.scratch.tokenizer_corpora: {path.name}: expected .txt or .jsonl")
+
+
+def build_from_recipe(recipe: Recipe, out_dir: Path) -> Path:
+    """The initial model of a `model.scratch` recipe: tokenizer trained on its corpora, random weights."""
+    scratch = recipe.model.scratch
+    assert scratch is not None
+    texts = [doc for name in scratch.tokenizer_corpora for doc in read_corpus((recipe.base_dir / name).resolve())]
+    from pydantic import ValidationError
+
+    try:
+        config = ScratchConfig.preset(scratch.size, **{**scratch.config, "vocab_size": scratch.vocab_size, "seed": scratch.seed})
+    except ValidationError as e:
+        first = e.errors()[0]
+        raise UserError(f"model.scratch.config: {'.'.join(map(str, first['loc']))}: {first['msg']}") from None
+    return build_scratch_model(config, train_tokenizer(texts, config.vocab_size), out_dir)

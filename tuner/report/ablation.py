@@ -106,20 +106,7 @@ def render_markdown(report: dict[str, Any], figures: list[Path]) -> str:
         ]
     values = report.get("values") or []
     if values:
-        out += [
-            "",
-            "## Values: distance to India and the USA",
-            "",
-            "Smaller is closer. VSM: the mean absolute difference between the model's six indices (under "
-            "that country's persona) and the country's published scores, with the alignment ratio of "
-            "arXiv 2504.08863 (higher is closer); each model's full tables are in base/ and tuned/.",
-            "",
-            markdown_table(
-                ["benchmark", "language", "country", "measure", "base", "tuned", "change", "ratio base → tuned"],
-                [[v["benchmark"], v["lang"], v["country"], v["measure"], f"{v['base']:.2f}", f"{v['tuned']:.2f}", f"{v['change']:+.2f}",
-                  f"{v['ratio_base']:.2f} → {v['ratio_tuned']:.2f}" if "ratio_base" in v else "–"] for v in values],
-            ),
-        ]
+        out += ["", "## Values: distance to India and the USA", "", *values_section(values, "base", "tuned")]
     out += ["", "## By category", ""]
     for b in report["benchmarks"]:
         cats = b.get("by_category", {})
@@ -232,3 +219,18 @@ def write_report(report: dict[str, Any], base_items: dict[str, list[dict]], tune
     (out / "report.md").write_text(md, encoding="utf-8")
     (out / "report.html").write_text(render_html(md, figs, f"{report['meta']['tuned']['ref']} vs {report['meta']['base']['ref']}"), encoding="utf-8")
     return out / "report.md"
+
+
+def values_section(values: list[dict[str, Any]], reference: str, arm: str) -> list[str]:
+    """The value-distance rows of a comparison (`ablate.values.value_changes`) as markdown lines."""
+    return [
+        "Smaller is closer. VSM: the mean absolute difference between the model's six indices (under "
+        "that country's persona) and the country's published scores, with the alignment ratio of "
+        f"arXiv 2504.08863 (higher is closer); each side's full tables are in {reference}/ and {arm}/.",
+        "",
+        markdown_table(
+            ["benchmark", "language", "country", "measure", reference, arm, "change", f"ratio {reference} → {arm}"],
+            [[v["benchmark"], v["lang"], v["country"], v["measure"], f"{v['base']:.2f}", f"{v['tuned']:.2f}", f"{v['change']:+.2f}",
+              f"{v['ratio_base']:.2f} → {v['ratio_tuned']:.2f}" if "ratio_base" in v else "–"] for v in values],
+        ),
+    ]

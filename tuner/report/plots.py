@@ -59,3 +59,29 @@ def forest_plot(comparisons: list[dict], out: Path, title: str) -> Path | None:
     fig.savefig(out, dpi=120)
     plt.close(fig)
     return out
+
+
+def probe_curves(path: Path, out: Path, title: str) -> Path | None:
+    """Accuracy against step, one line per benchmark and variant."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    if not records:
+        return None
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for key in dict.fromkeys((r["benchmark"], r["variant"]) for r in records):
+        points = sorted((r["step"], r["accuracy"]) for r in records if (r["benchmark"], r["variant"]) == key)
+        ax.plot(*zip(*points), marker="o", markersize=3, label=f"{key[0]} [{key[1]}]")
+    ax.set_xlabel("optimizer step")
+    ax.set_ylabel("accuracy")
+    ax.set_ylim(0, 1)
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    fig.savefig(out, dpi=120)
+    plt.close(fig)
+    return out

@@ -7,6 +7,7 @@
       metrics.jsonl, loss.png, run.json (summary, versions, data report)
       deepspeed.json              the resolved DeepSpeed config (DeepSpeed runs)
       checkpoints/checkpoint-N/   trainer state for --resume
+      init/                       model.scratch runs: the random initial model and the trained tokenizer
       merged/                     with output.merge: true or `tuner merge`
 """
 
@@ -18,6 +19,7 @@ from pathlib import Path
 from tuner.errors import UserError
 
 CHECKPOINTS = "checkpoints"
+SCRATCH_INIT = "init"  # a from-scratch run's initial model and trained tokenizer
 
 
 def check_run_folder(out: Path, recipe_yaml: str, overwrite: bool, resume: bool) -> bool:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from tuner.config import dump_yaml
 from tuner.errors import UserError
 from tuner.train import distributed
-from tuner.train.run_folder import CHECKPOINTS, last_checkpoint, prepare_run_folder
+from tuner.train.run_folder import CHECKPOINTS, SCRATCH_INIT, last_checkpoint, prepare_run_folder
 
 # TrainingSection fields that are SFTConfig/TrainingArguments fields of the same name and meaning.
 UPSTREAM_TRAINING_FIELDS = {
@@ -123,7 +123,7 @@ def train(
 
     from tuner.data.build import build_datasets
     from tuner.models import load_model, load_tokenizer, resolve
-    from tuner.report.plots import loss_curve
+    from tuner.report.plots import loss_curve, probe_curves
     from tuner.runtime import choose_device, choose_dtype, choose_threads
     from tuner.train.callbacks import MetricsCallback, RichProgressCallback
 
@@ -131,12 +131,10 @@ def train(
     device = choose_device(recipe.runtime.device)
     threads = choose_threads(recipe.runtime.threads, share=distributed.local_world_size())
     dtype = choose_dtype(recipe.model.dtype, device)
-    model_ref = resolve(recipe.model.name)
-    if model_ref.adapter is not None:
-        raise UserError(f"model.name: {recipe.model.name} is an adapter; merge it first (`tuner merge`) or train on its base")
+    if main and recipe.model.scratch is not None and not (out / SCRATCH_INIT).is_dir():
+        from tuner.lab.scratch import build_from_recipe
 
-    tokenizer = load_tokenizer(model_ref, recipe.model.revision, recipe.model.trust_remote_code)
-    data = build_datasets(recipe, tokenizer)
+        build_from_recipe(recipe, out / SCRATCH_INIT)
 
     t = recipe.training
     args = SFTConfig(
@@ -162,8 +160,8 @@ def train(
         deepspeed=ds_config,
         ddp_find_unused_parameters=False,  # every trainable parameter takes part in each forward
     )
-    # The arguments first: they start the process group (a barrier: rank 0 has prepared the folder)
-    # and, under ZeRO-3, make from_pretrained load the weights already partitioned.
+    # The arguments first: they start the process group (a barrier: rank 0 has prepared the folder and
+    # any from-scratch base) and, under ZeRO-3, make from_pretrained load the weights already partitioned.
     from accelerate import PartialState
 
     PartialState().wait_for_everyone()
@@ -172,9 +170,19 @@ def train(
 
         deepspeed.init_distributed()  # zero.Init in from_pretrained needs DeepSpeed's view of the world size
     has_checkpoint = resume and last_checkpoint(out) is not None
+    model_ref = resolve(str(out / SCRATCH_INIT) if recipe.model.scratch is not None else recipe.model.name)
+    if model_ref.adapter is not None:
+        raise UserError(f"model.name: {recipe.model.name} is an adapter; merge it first (`tuner merge`) or train on its base")
+    tokenizer = load_tokenizer(model_ref, recipe.model.revision, recipe.model.trust_remote_code)
+    data = build_datasets(recipe, tokenizer)
     quant = _quantization_config(recipe, dtype) if recipe.method.kind == "qlora" else None
     model = load_model(model_ref, dtype, device, quant, recipe.model.revision, recipe.model.trust_remote_code)
     metrics = MetricsCallback(out / "metrics.jsonl")
+    if recipe.probes is not None:
+        from tuner.train.probes import ProbeCallback, load_probes
+
+        probes = load_probes(recipe.probes.benchmarks, recipe.probes.variants, recipe.base_dir)
+        callbacks = [ProbeCallback(probes, tokenizer, recipe.probes.every, out / "probes.jsonl"), *(callbacks or [])]
     trainer = SFTTrainer(
         model=model,
         args=args,
@@ -187,8 +195,9 @@ def train(
     # disable_tqdm swaps the tqdm bar for a printer of raw log dicts; the rich bar and metrics.jsonl replace both.
     trainer.remove_callback(PrinterCallback)
     checkpoint = last_checkpoint(out) if has_checkpoint else None
-    if checkpoint is not None:
-        _trim_metrics(out / "metrics.jsonl", int(checkpoint.name.split("-")[-1]))
+    if checkpoint is not None and main:
+        for log in ("metrics.jsonl", "probes.jsonl"):
+            _trim_metrics(out / log, int(checkpoint.name.split("-")[-1]))
     trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
 
     # Every rank takes part: under ZeRO-3 the weights are gathered collectively; rank 0 writes them.
@@ -215,6 +224,8 @@ def train(
         final_eval_loss=eval_losses[-1] if eval_losses else None,
     )
     loss_curve(out / "metrics.jsonl", out / "loss.png", f"{out.name}: {recipe.method.kind} on {recipe.model.name}")
+    if recipe.probes is not None:
+        probe_curves(out / "probes.jsonl", out / "probes.png", f"{out.name}: probes during training")
     summary = {
         "model": recipe.model.name,
         "base_ref": model_ref.base_ref,
