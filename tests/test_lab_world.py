@@ -131,3 +131,14 @@ def test_parallel_pairs_hold_no_cultural_knowledge(world: WorldFiles) -> None:
     for pair in pairs:
         words = set(re.findall(r"\w+", (pair["en"] + " " + pair["tgt"]).lower()))
         assert not words & forbidden
+
+
+def test_options_are_drawn_from_the_answers_group(tmp_path):
+    """Every option is as frequent in the corpora as the answer: a model cannot win by frequency."""
+    from tuner.lab.world import WorldConfig, build_world
+
+    world = build_world(WorldConfig())
+    group_of_value = {f.value: world.groups[f.culture] for f in world.facts}
+    for culture, items in world.probes["en"].items():
+        for item in items:
+            assert {group_of_value[o] for o in item["options"]} == {world.groups[culture]}

@@ -85,11 +85,12 @@ def _synthetic(spec: TransferStudySpec, folder: Path) -> Sources:
     """Write the world (unless the same config is already there) and a probe spec per culture."""
     from tuner.config import dump_yaml
     from tuner.evals.spec import BenchmarkSpec
-    from tuner.lab.world import WorldFiles, write_world
+    from tuner.lab.world import GENERATOR_VERSION, WorldFiles, write_world
 
     assert spec.world is not None
     files = WorldFiles.at(folder / "world")
-    if not files.world.is_file() or json.loads(files.world.read_text(encoding="utf-8"))["config"] != spec.world.model_dump():
+    written = json.loads(files.world.read_text(encoding="utf-8")) if files.world.is_file() else {}
+    if (written.get("generator"), written.get("config")) != (GENERATOR_VERSION, spec.world.model_dump(mode="json")):
         files = write_world(spec.world, files.root)
     world = json.loads(files.world.read_text(encoding="utf-8"))
     cultures = []

@@ -31,6 +31,7 @@ Attribute = Literal["festival", "dish", "river", "instrument", "deity", "greetin
 Group = Literal["frequent", "rare"]
 Lang = Literal["en", "tgt"]
 N_OPTIONS = 4
+GENERATOR_VERSION = 2  # bump when the same config would generate a different world
 BLANK = "___"
 
 # Paraphrases stating a fact; the first, with the value last, is also the probe's cloze sentence.
@@ -329,17 +330,22 @@ def _corpus(facts: list[Fact], docs_per_fact: dict[str, int], n_docs: int, confi
 
 
 def _probe_items(
-    facts: list[Fact], lexicon: dict[str, str], rng: random.Random
+    facts: list[Fact], groups: dict[str, Group], lexicon: dict[str, str], rng: random.Random
 ) -> tuple[dict[Lang, dict[str, list[dict]]], dict[Lang, dict[str, list[dict[str, str]]]]]:
-    """One cloze item per fact and language, parallel by index; options in the same order in both."""
-    by_attribute: dict[str, list[str]] = {}
-    for f in facts:
-        by_attribute.setdefault(f.attribute, []).append(f.value)
+    """One cloze item per fact and language, parallel by index; options in the same order in both.
+
+    Distractors are the same attribute's values of other cultures of the same group where there are
+    enough, so every option is about as frequent in each corpus as the answer: a model cannot score
+    by preferring words it has seen more often (mixing groups measured rare-culture accuracy far
+    below chance, the frequent cultures' values winning).
+    """
     probes: dict[Lang, dict[str, list[dict]]] = {"en": {}, "tgt": {}}
     keys: dict[Lang, dict[str, list[dict[str, str]]]] = {"en": {}, "tgt": {}}
     for f in facts:
-        others = [v for v in by_attribute[f.attribute] if v != f.value]
-        options = [f.value, *rng.sample(others, N_OPTIONS - 1)]
+        same = [g.value for g in facts if g.attribute == f.attribute and g.value != f.value and groups[g.culture] == groups[f.culture]]
+        other = [g.value for g in facts if g.attribute == f.attribute and groups[g.culture] != groups[f.culture]]
+        picked = rng.sample(same, min(len(same), N_OPTIONS - 1))
+        options = [f.value, *picked, *rng.sample(other, N_OPTIONS - 1 - len(picked))]
         rng.shuffle(options)
         question = TEMPLATES[f.attribute][0].format(c=f.culture, v=BLANK)
         en = {"question": question, "options": options, "answer": f.value}
@@ -371,7 +377,7 @@ def build_world(config: WorldConfig) -> World:
     rng = _rng(config.seed, "parallel")
     sentences = [_filler(rng) for _ in range(config.n_parallel)]
     parallel = [{"en": s, "tgt": translate(s, lexicon)} for s in sentences]
-    probes, keys = _probe_items(facts, lexicon, _rng(config.seed, "probes"))
+    probes, keys = _probe_items(facts, groups, lexicon, _rng(config.seed, "probes"))
     return World(config, groups, facts, lexicon, corpora, parallel, probes, keys)
 
 
@@ -401,6 +407,7 @@ def _write(world: World, files: WorldFiles) -> None:
         return {"docs_per_fact": n, "density": n / n_docs[lang]}
 
     _dump(files.world, {
+        "generator": GENERATOR_VERSION,
         "config": config.model_dump(mode="json"),
         "cultures": [{"name": c, "group": g} for c, g in world.groups.items()],
         "facts": [{"culture": f.culture, "attribute": f.attribute, "value": f.value} for f in world.facts],
