@@ -459,3 +459,14 @@ def test_value_changes_pair_one_prompt_language_with_another(tmp_path):
     india = next(r for r in rows if r["country"] == "India")
     assert india["change"] == pytest.approx(dev["hi"] - dev["en"])
     assert (tmp_path / "english" / "vsm.md").is_file() and (tmp_path / "hindi" / "vsm.md").is_file()
+
+
+def test_both_models_on_one_map(tmp_path):
+    from tuner.ablate.values import both_on_map
+
+    base = {"variants": {"en": {"point": {"trad": -0.5, "selfexp": -0.2}}}}
+    tuned = {"variants": {"en": {"point": {"trad": -0.9, "selfexp": 0.1}}, "hi": {"answers": {}}}}
+    png = both_on_map(base, tuned, ("base", "tuned"), tmp_path / "both.png")
+    assert png is not None and png.stat().st_size > 10_000
+    unplaced = {"variants": {"en": {"answers": {}}}}
+    assert both_on_map(unplaced, unplaced, ("base", "tuned"), tmp_path / "none.png") is None  # no projection, no points

@@ -53,6 +53,7 @@ def value_changes(
                             "ratio_base": before["ratio"], "ratio_tuned": after["ratio"],
                         })
         if "map" in b:  # IW map: only models a fitted projection could place
+            both_on_map(b, t, names, out / "iw_map_both.png")
             for variant, entry in b["variants"].items():
                 after = t["variants"].get(variant, {})
                 for country, dist in entry.get("distances", {}).items():
@@ -62,3 +63,16 @@ def value_changes(
                             "base": dist, "tuned": after["distances"][country], "change": after["distances"][country] - dist,
                         })
     return rows
+
+
+def both_on_map(base: dict[str, Any], tuned: dict[str, Any], names: tuple[str, str], out: Path) -> Path | None:
+    """Both models' points (per variant) on one Inglehart-Welzel map; None when neither was placed."""
+    from tuner.evals.values.iw_map import MapPoint, plot_map, reference_points
+
+    points = {
+        f"{name} [{variant}]": MapPoint(**entry["point"])
+        for name, summary in zip(names, (base, tuned), strict=True)
+        for variant, entry in summary["variants"].items()
+        if "point" in entry
+    }
+    return plot_map(points, reference_points(), out) if points else None

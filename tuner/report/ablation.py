@@ -215,6 +215,8 @@ def write_report(report: dict[str, Any], base_items: dict[str, list[dict]], tune
     out.mkdir(parents=True, exist_ok=True)
     (out / "report.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
     figs = figures(report, base_items, tuned_items, out)
+    if (out / "iw_map_both.png").is_file():  # written by value_changes when a projection placed the models
+        figs.append(out / "iw_map_both.png")
     md = render_markdown(report, figs)
     (out / "report.md").write_text(md, encoding="utf-8")
     (out / "report.html").write_text(render_html(md, figs, f"{report['meta']['tuned']['ref']} vs {report['meta']['base']['ref']}"), encoding="utf-8")
