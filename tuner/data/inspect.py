@@ -83,6 +83,7 @@ def inspect_recipe(recipe: Recipe, console: Console | None = None) -> PackingSta
         ("rows read", "rows"), ("train rows (weighted)", "train_rows"), ("eval rows", "eval_rows"),
         ("training sequences", "examples"), ("tokens", "tokens"), ("trained tokens", "trained_tokens"),
         ("truncated", "truncated"), ("dropped", "dropped"), ("documents split into windows", "split_documents"),
+        ("documents with non-Latin letters", "non_latin"),
     ]
     for label, attr in rows:
         table.add_row(label, *(f"{getattr(s, attr):,}" for s in data.sources))
