@@ -1,7 +1,8 @@
 """`train(recipe)`: one recipe in, one run folder out. Read it top to bottom:
 
-validate (done by load_recipe) → run folder → hardware → tokenizer → data → trainer arguments → model
-→ trl SFTTrainer → train (or resume) → save adapter/model + tokenizer → metrics, plot, run.json → optional merge.
+validate (done by load_recipe) → run folder (and a from-scratch initial model) → hardware → trainer
+arguments → tokenizer → data → model → trl SFTTrainer (+ probes) → train (or resume) → save
+adapter/model + tokenizer → metrics, plots, run.json → optional merge.
 
 Under a launcher every process runs this function; rank 0 alone prepares the run folder and writes
 files, and all ranks save together (ZeRO-3 gathers the partitioned weights collectively).
