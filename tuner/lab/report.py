@@ -28,6 +28,7 @@ from scipy import stats
 from tuner.errors import UserError
 from tuner.lab.world import N_OPTIONS, Group, Lang
 from tuner.report.ablation import pvalue, signed_pp
+from tuner.report.plots import interval_figure
 
 Setting = Literal["bridges", "no_bridges"]
 Direction = Literal["en→tgt", "tgt→en"]
@@ -326,26 +327,9 @@ def plot_curves(records: list[dict], out_dir: Path | str) -> list[Path]:
 
 def plot_gaps(rows: list[GapRow], path: Path | str, title: str = "Transfer gap at the end of CPT") -> Path:
     """Mean gap with its 95% CI per group × direction; a row with one seed shows its point only."""
-    plt = _pyplot()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig, ax = plt.subplots(figsize=(8, 0.5 * len(rows) + 1.6))
-    for y, r in enumerate(rows):
-        if r.ci_low is None or r.ci_high is None:
-            ax.plot(100 * r.mean_gap, y, "o", color="#7f8c8d", markerfacecolor="white")
-            continue
-        colour = "#c0392b" if r.ci_high < 0 else "#27ae60" if r.ci_low > 0 else "#7f8c8d"
-        ax.errorbar(100 * r.mean_gap, y, xerr=[[100 * (r.mean_gap - r.ci_low)], [100 * (r.ci_high - r.mean_gap)]],
-                    fmt="o", color=colour, capsize=3)
-    ax.axvline(0, color="black", linewidth=0.8)
     labels = [f"{r.group}, {r.direction} ({ASKED_IN[r.lang].removeprefix('questions ')}), "
               f"{r.n_seeds} seed{'s' if r.n_seeds != 1 else ''}{'' if r.ci_low is not None else ', no CI'}" for r in rows]
-    ax.set_yticks(range(len(rows)), labels, fontsize=8)
-    ax.set_ylim(len(rows) - 0.5, -0.5)
-    ax.set_xlabel("bridges − no bridges (percentage points, 95% t-interval over seeds;\nred/green: CI excludes 0)")
-    ax.set_title(title)
-    ax.grid(axis="x", alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return interval_figure(
+        [(r.mean_gap, r.ci_low, r.ci_high) for r in rows], labels,
+        "bridges − no bridges (percentage points, 95% t-interval over seeds;\nred/green: CI excludes 0)", title, Path(path),
+    )

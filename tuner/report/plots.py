@@ -33,32 +33,44 @@ def loss_curve(metrics_path: Path, out: Path, title: str) -> Path | None:
     return out
 
 
-def forest_plot(comparisons: list[dict], out: Path, title: str) -> Path | None:
-    """Accuracy change with its 95% CI, one row per comparison, benchmark and variant."""
+def interval_figure(points: list[tuple[float, float | None, float | None]], labels: list[str], xlabel: str, title: str, out: Path) -> Path:
+    """Changes (fractions, drawn in percentage points) with their 95% CIs, one labelled row each: red or
+    green where the CI excludes 0, grey otherwise, a hollow point where there is no CI."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    fig, ax = plt.subplots(figsize=(8, 0.4 * len(points) + 1.4))
+    for y, (mean, low, high) in enumerate(points):
+        if low is None or high is None:
+            ax.plot(100 * mean, y, "o", color="#7f8c8d", markerfacecolor="white")
+            continue
+        colour = "#c0392b" if high < 0 else "#27ae60" if low > 0 else "#7f8c8d"
+        ax.errorbar(100 * mean, y, xerr=[[100 * (mean - low)], [100 * (high - mean)]], fmt="o", color=colour, capsize=3)
+    ax.axvline(0, color="black", linewidth=0.8)
+    ax.set_yticks(range(len(points)), labels, fontsize=7)
+    ax.set_ylim(len(points) - 0.5, -0.5)
+    ax.set_xlabel(xlabel)
+    ax.set_title(title)
+    ax.grid(axis="x", alpha=0.3)
+    fig.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=120)
+    plt.close(fig)
+    return out
+
+
+def forest_plot(comparisons: list[dict], out: Path, title: str) -> Path | None:
+    """Accuracy change with its 95% CI, one row per comparison, benchmark and variant."""
     rows = [(f"{c['name']}: {b['id']} [{b['label']}, {b['scoring'].replace('mc_', '')}]", b["delta"])
             for c in comparisons for b in c["benchmarks"] if b.get("n")]
     if not rows:
         return None
-    fig, ax = plt.subplots(figsize=(8, 0.32 * len(rows) + 1.2))
-    for y, (_, d) in enumerate(rows):
-        colour = "#c0392b" if d["ci_high"] < 0 else "#27ae60" if d["ci_low"] > 0 else "#7f8c8d"
-        ax.errorbar(100 * d["mean"], y, xerr=[[100 * (d["mean"] - d["ci_low"])], [100 * (d["ci_high"] - d["mean"])]],
-                    fmt="o", color=colour, capsize=3)
-    ax.axvline(0, color="black", linewidth=0.8)
-    ax.set_yticks(range(len(rows)), [r[0] for r in rows], fontsize=7)
-    ax.invert_yaxis()
-    ax.set_xlabel("accuracy change (percentage points; red/green: CI excludes 0)")
-    ax.set_title(title)
-    ax.grid(axis="x", alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(out, dpi=120)
-    plt.close(fig)
-    return out
+    return interval_figure(
+        [(d["mean"], d["ci_low"], d["ci_high"]) for _, d in rows], [label for label, _ in rows],
+        "accuracy change (percentage points; red/green: CI excludes 0)", title, out,
+    )
 
 
 def probe_curves(path: Path, out: Path, title: str) -> Path | None:
