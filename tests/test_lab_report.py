@@ -9,7 +9,7 @@ import pytest
 from scipy import stats
 
 from tuner.errors import UserError
-from tuner.lab.report import curves, curves_jsonl, gaps_markdown, plot_curves, plot_gaps, transfer_gaps
+from tuner.lab.report import curves, curves_jsonl, gaps_markdown, plot_culture_curves, plot_curves, plot_gaps, transfer_gaps
 
 STEPS = (0, 10, 20)
 SEEDS = (0, 1, 2)
@@ -140,3 +140,12 @@ def test_figures_and_jsonl(tmp_path):
         assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and p.stat().st_size > 1000
     out = curves_jsonl(records, tmp_path / "curves.jsonl")
     assert [json.loads(line) for line in out.read_text().splitlines()] == records
+
+
+def test_one_panel_per_culture_and_direction(tmp_path):
+    records = _records()
+    png = plot_culture_curves(records, tmp_path / "by_culture.png")
+    from matplotlib.image import imread
+
+    height, width = imread(png).shape[:2]
+    assert (height, width) == (round(100 * (2.4 * 4 + 1)), 1100)  # 4 cultures: 4 rows of 2 panels

@@ -267,7 +267,7 @@ def _title(group: str, lang: Lang) -> str:
     return f"{group} cultures, {DIRECTION[lang]} ({ASKED_IN[lang]})"
 
 
-def _panel(ax, group: str, lang: Lang, by_setting: dict[Setting, Curve]) -> None:
+def _panel(ax, group: str, lang: Lang, by_setting: dict[Setting, Curve], title: str | None = None) -> None:
     """Both settings' mean curves, seed min–max bands, the gap between the means shaded, chance."""
     steps = by_setting["bridges"].steps
     for setting in SETTINGS:
@@ -285,7 +285,7 @@ def _panel(ax, group: str, lang: Lang, by_setting: dict[Setting, Curve]) -> None
     ax.xaxis.get_major_locator().set_params(integer=True)  # steps are whole numbers
     ax.set_xlabel("CPT step")
     ax.set_ylabel("cloze accuracy (%)")
-    ax.set_title(_title(group, lang), fontsize=10)
+    ax.set_title(title or _title(group, lang), fontsize=10)
     ax.grid(alpha=0.3)
 
 
@@ -333,3 +333,25 @@ def plot_gaps(rows: list[GapRow], path: Path | str, title: str = "Transfer gap a
         [(r.mean_gap, r.ci_low, r.ci_high) for r in rows], labels,
         "bridges − no bridges (percentage points, 95% t-interval over seeds;\nred/green: CI excludes 0)", title, Path(path),
     )
+
+
+def plot_culture_curves(records: list[dict], path: Path | str) -> Path:
+    """One panel per culture and direction (rows: cultures; columns: questions in the target
+    language, in English), as `transfer_curves.png` draws them per group."""
+    plt = _pyplot()
+    path = Path(path)
+    cultures = list(dict.fromkeys(r["culture"] for r in records))
+    fig, axes = plt.subplots(len(cultures), len(LANGS), figsize=(11, 2.4 * len(cultures) + 1), sharex=True, sharey=True, squeeze=False)
+    for row, culture in enumerate(cultures):
+        for (group, lang), by_setting in curves([r for r in records if r["culture"] == culture]).items():
+            ax = axes[row][LANGS.index(lang)]
+            _panel(ax, group, lang, by_setting, title=f"{culture} ({group}), {DIRECTION[lang]}")
+            ax.label_outer()
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=4, fontsize=8)
+    fig.suptitle("Transfer per culture: bridges vs no bridges (mean over seeds, seed min–max bands)", fontsize=11)
+    fig.tight_layout(rect=(0, 0.03, 1, 0.98))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path

@@ -213,7 +213,7 @@ def write_transfer_report(result: dict[str, Any]) -> Path:
     from dataclasses import asdict
 
     from tuner.lab.density import format_density_table
-    from tuner.lab.report import curves_jsonl, gaps_markdown, plot_curves, plot_gaps, transfer_gaps
+    from tuner.lab.report import curves_jsonl, gaps_markdown, plot_culture_curves, plot_curves, plot_gaps, transfer_gaps
     from tuner.train.trainer import library_versions
 
     spec: TransferStudySpec = result["spec"]
@@ -222,6 +222,7 @@ def write_transfer_report(result: dict[str, Any]) -> Path:
     figures.mkdir(parents=True, exist_ok=True)
     curves_jsonl(result["records"], folder / "curves.jsonl")
     curve_pngs = plot_curves(result["records"], figures)
+    per_culture = plot_culture_curves(result["records"], figures / "transfer_curves_by_culture.png")
     gaps = transfer_gaps(result["records"], spec.last_k)
     gap_png = plot_gaps(gaps, figures / "transfer_gaps.png")
     base_run = json.loads((Path(result["base"]) / "run.json").read_text(encoding="utf-8"))
@@ -232,6 +233,7 @@ def write_transfer_report(result: dict[str, Any]) -> Path:
         "CIs are t-intervals across seeds, p-values paired t-tests across seeds.", "",
         f"![transfer curves](figures/{curve_pngs[0].name})", "",
         "## Transfer gap", "", gaps_markdown(gaps), "", f"![transfer gaps](figures/{gap_png.name})", "",
+        "## Per culture", "", f"![transfer per culture](figures/{per_culture.name})", "",
         "## Cultural density", "",
         "Documents that contain an item's key entity and its answer, per document of the corpus (tuner.lab.density).", "",
         format_density_table(result["density"]) if result["density"] else "No key-term files given: density not measured.", "",
