@@ -114,3 +114,19 @@ def test_qlora_runs_one_step_on_cpu(tiny_recipe):
     result = train(recipe)
     assert result.steps == 1
     assert json.loads((result.out / "adapter_config.json").read_text())["r"] == 4
+
+
+def test_a_run_saved_before_new_recipe_fields_is_the_same_recipe(tiny_recipe, tmp_path):
+    """Fields added to the schema later count at their defaults: finished runs stay reusable and resumable."""
+    import yaml
+
+    from tuner.config import dump_yaml
+    from tuner.train.run_folder import same_recipe
+
+    recipe = load_recipe(str(tiny_recipe()))
+    older = yaml.safe_load(dump_yaml(recipe))
+    del older["distributed"], older["probes"]  # as written before those sections existed
+    saved = tmp_path / "saved.yaml"
+    saved.write_text(yaml.safe_dump(older))
+    assert same_recipe(saved, dump_yaml(recipe))
+    assert not same_recipe(saved, dump_yaml(load_recipe(str(tiny_recipe()), ["training.max_steps=5"])))

@@ -97,11 +97,12 @@ def load_study(ref: str) -> StudySpec | TransferStudySpec:
 def train_once(recipe_ref: str, overrides: list[str], run_dir: Path) -> tuple[Path, bool]:
     """Train unless the folder already holds a finished run of the same resolved recipe."""
     from tuner.recipe import load_recipe
+    from tuner.train.run_folder import same_recipe
     from tuner.train.trainer import train
 
     recipe = load_recipe(recipe_ref, [*overrides, f"output.dir={run_dir}"])
     done = run_dir / "run.json"
-    if done.is_file() and (run_dir / "recipe.yaml").read_text(encoding="utf-8") == dump_yaml(recipe):
+    if done.is_file() and same_recipe(run_dir / "recipe.yaml", dump_yaml(recipe)):
         return run_dir, False
     train(recipe, overwrite=run_dir.exists(), resume=False)
     return run_dir, True

@@ -34,9 +34,24 @@ def check_run_folder(out: Path, recipe_yaml: str, overwrite: bool, resume: bool)
     if not exists:
         raise UserError(f"--resume: {out} has no run to resume; drop --resume to start one")
     saved = out / "recipe.yaml"
-    if saved.is_file() and saved.read_text(encoding="utf-8") != recipe_yaml:
+    if saved.is_file() and not same_recipe(saved, recipe_yaml):
         raise UserError(f"--resume: the recipe differs from {saved}; resume with the same recipe and overrides")
     return last_checkpoint(out) is not None
+
+
+def same_recipe(saved: Path, recipe_yaml: str) -> bool:
+    """The saved recipe, read with today's schema, equals this one: fields added to tuner since the run
+    was made count at their defaults, which are what the run did."""
+    import yaml
+    from pydantic import ValidationError
+
+    from tuner.config import dump_yaml
+    from tuner.recipe import Recipe
+
+    try:
+        return dump_yaml(Recipe.model_validate(yaml.safe_load(saved.read_text(encoding="utf-8")))) == recipe_yaml
+    except (ValidationError, yaml.YAMLError):
+        return False
 
 
 def prepare_run_folder(out: Path, recipe_yaml: str, overwrite: bool, resume: bool) -> bool:
