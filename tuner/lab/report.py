@@ -28,7 +28,7 @@ from scipy import stats
 from tuner.errors import UserError
 from tuner.lab.world import N_OPTIONS, Group, Lang
 from tuner.report.ablation import pvalue, signed_pp
-from tuner.report.plots import interval_figure
+from tuner.report.plots import interval_figure, pyplot
 
 Setting = Literal["bridges", "no_bridges"]
 Direction = Literal["en→tgt", "tgt→en"]
@@ -254,15 +254,6 @@ def curves_jsonl(records: list[dict], path: Path | str) -> Path:
 # --- figures -------------------------------------------------------------------------------------
 
 
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
 def _title(group: str, lang: Lang) -> str:
     return f"{group} cultures, {DIRECTION[lang]} ({ASKED_IN[lang]})"
 
@@ -291,7 +282,7 @@ def _panel(ax, group: str, lang: Lang, by_setting: dict[Setting, Curve], title: 
 
 def plot_curves(records: list[dict], out_dir: Path | str) -> list[Path]:
     """`transfer_curves.png` (all panels, the one to show first), then one figure per group and direction."""
-    plt = _pyplot()
+    plt = pyplot()
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     table = curves(records)
@@ -338,7 +329,7 @@ def plot_gaps(rows: list[GapRow], path: Path | str, title: str = "Transfer gap a
 def plot_culture_curves(records: list[dict], path: Path | str) -> Path:
     """One panel per culture and direction (rows: cultures; columns: questions in the target
     language, in English), as `transfer_curves.png` draws them per group."""
-    plt = _pyplot()
+    plt = pyplot()
     path = Path(path)
     cultures = list(dict.fromkeys(r["culture"] for r in records))
     fig, axes = plt.subplots(len(cultures), len(LANGS), figsize=(11, 2.4 * len(cultures) + 1), sharex=True, sharey=True, squeeze=False)

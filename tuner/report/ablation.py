@@ -132,10 +132,9 @@ def render_markdown(report: dict[str, Any], figures: list[Path]) -> str:
 
 def figures(report: dict[str, Any], base_items: dict[str, list[dict]], tuned_items: dict[str, list[dict]], out: Path) -> list[Path]:
     """Lost/gained bars, margin-change distribution, accuracy by language and category."""
-    import matplotlib
+    from tuner.report.plots import pyplot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     written: list[Path] = []
     rows = [b for b in report["benchmarks"] if b.get("n")]

@@ -6,12 +6,20 @@ import json
 from pathlib import Path
 
 
-def loss_curve(metrics_path: Path, out: Path, title: str) -> Path | None:
-    """Training (and eval, when logged) loss against optimizer step."""
+def pyplot():
+    """matplotlib.pyplot on the file-only Agg backend (no display on servers and in launched workers);
+    imported on first use so the CLI starts without it."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
+    return plt
+
+
+def loss_curve(metrics_path: Path, out: Path, title: str) -> Path | None:
+    """Training (and eval, when logged) loss against optimizer step."""
+    plt = pyplot()
 
     records = [json.loads(line) for line in metrics_path.read_text().splitlines() if line.strip()]
     train = [(r["step"], r["loss"]) for r in records if "loss" in r]
@@ -36,10 +44,7 @@ def loss_curve(metrics_path: Path, out: Path, title: str) -> Path | None:
 def interval_figure(points: list[tuple[float, float | None, float | None]], labels: list[str], xlabel: str, title: str, out: Path) -> Path:
     """Changes (fractions, drawn in percentage points) with their 95% CIs, one labelled row each: red or
     green where the CI excludes 0, grey otherwise, a hollow point where there is no CI."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     fig, ax = plt.subplots(figsize=(8, 0.4 * len(points) + 1.4))
     for y, (mean, low, high) in enumerate(points):
@@ -75,10 +80,7 @@ def forest_plot(comparisons: list[dict], out: Path, title: str) -> Path | None:
 
 def probe_curves(path: Path, out: Path, title: str) -> Path | None:
     """Accuracy against step, one line per benchmark and variant."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     if not records:
