@@ -70,6 +70,14 @@ def build_tiny_model(folder: Path, seed: int = 0) -> Path:
     return folder
 
 
+def weights(run: Path) -> dict:
+    """The trained tensors a run folder holds: its LoRA adapter, or else its whole model."""
+    from safetensors.torch import load_file
+
+    name = "adapter_model.safetensors" if (run / "adapter_model.safetensors").is_file() else "model.safetensors"
+    return load_file(run / name)
+
+
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory) -> Path:
     return build_tiny_model(tmp_path_factory.mktemp("tiny_model"))

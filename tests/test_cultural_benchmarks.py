@@ -36,6 +36,13 @@ def fixture_rows(name: str) -> tuple[list[dict], str]:
     return read_rows(spec)
 
 
+def with_cell(rows: list[dict], index: int, column: str, value: object) -> list[dict]:
+    """A copy of the rows with one cell changed (the fixture itself stays intact)."""
+    changed = [dict(r) for r in rows]
+    changed[index][column] = value
+    return changed
+
+
 def answer(item: Item, right: bool, name: str) -> dict:
     """A stored Response whose prediction is the right choice or, if not `right`, the next one."""
     spec = load_spec(name)
@@ -100,8 +107,7 @@ def test_culturalbench_easy_accuracy_per_country_with_india():
 
 def test_culturalbench_easy_bad_answer_and_missing_column_name_file_row_column():
     rows, label = fixture_rows("culturalbench_easy")
-    bad = [dict(r) for r in rows]
-    bad[2]["answer"] = "E"
+    bad = with_cell(rows, 2, "answer", "E")
     with pytest.raises(UserError, match=r"culturalbench_easy\.csv row 3: column 'answer' = 'E' is not one of A, B, C, D"):
         cb.easy_items(bad, label)
     del bad[0]["prompt_option_c"]
@@ -154,12 +160,10 @@ def test_culturalbench_hard_counts_a_question_only_if_all_four_rows_are_right():
 
 def test_culturalbench_hard_bad_rows_name_file_row_column():
     rows, label = fixture_rows("culturalbench_hard")
-    bad = [dict(r) for r in rows]
-    bad[5]["answer"] = "perhaps"
+    bad = with_cell(rows, 5, "answer", "perhaps")
     with pytest.raises(UserError, match=r"culturalbench_hard\.csv row 6: column 'answer' = 'perhaps' is not a boolean"):
         cb.hard_items(bad, label)
-    bad = [dict(r) for r in rows]
-    bad[1]["country"] = "Nepal"
+    bad = with_cell(rows, 1, "country", "Nepal")
     with pytest.raises(UserError, match=r"row 2: column 'country' = 'Nepal' but row 1 of question_idx 101 says 'India'"):
         cb.hard_items(bad, label)
 
@@ -208,8 +212,7 @@ def test_normad_gold_labels_and_level_selection():
     assert len(rot) == 8 and {it.category for it in rot} == {"rot"}
     with pytest.raises(UserError, match="use some of none, country, value, rot"):
         normad.items(rows, label, "background")
-    bad = [dict(r) for r in rows]
-    bad[1]["Gold Label"] = "maybe"
+    bad = with_cell(rows, 1, "Gold Label", "maybe")
     with pytest.raises(UserError, match=r"normad\.csv row 2: column 'Gold Label' = 'maybe' is not yes, no or neutral"):
         normad.items(bad, label)
 
@@ -299,8 +302,7 @@ def test_selections_parsing_safe_and_strict(tmp_path):
     with pytest.raises(UserError, match=r"row 3: column 'options' = .* is not readable"):
         go.parse_options("['Yes', 'No'", where)
     rows, label = fixture_rows("globalopinionqa")
-    bad = [dict(r) for r in rows]
-    bad[3]["selections"] = "defaultdict(<class 'list'>, {'Japan': [0.1, 0.9}"
+    bad = with_cell(rows, 3, "selections", "defaultdict(<class 'list'>, {'Japan': [0.1, 0.9}")
     with pytest.raises(UserError, match=r"globalopinionqa\.csv row 4: column 'selections'"):
         go.items(bad, label)
 

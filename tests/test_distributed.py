@@ -18,7 +18,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from tests.conftest import build_tiny_model, write_recipe
+from tests.conftest import build_tiny_model, weights, write_recipe
 from tuner.paths import PROJECT_ROOT
 
 needs_deepspeed = pytest.mark.skipif(importlib.util.find_spec("deepspeed") is None, reason="DeepSpeed is not installed")
@@ -42,11 +42,6 @@ def check(proc: subprocess.CompletedProcess) -> None:
 
 def losses(run: Path) -> list[float]:
     return [r["loss"] for r in map(json.loads, (run / "metrics.jsonl").read_text().splitlines()) if "loss" in r]
-
-
-def weights(run: Path) -> dict[str, torch.Tensor]:
-    name = "adapter_model.safetensors" if (run / "adapter_model.safetensors").is_file() else "model.safetensors"
-    return load_file(run / name)
 
 
 def assert_same_run(a: Path, b: Path, atol: float) -> None:

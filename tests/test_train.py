@@ -6,17 +6,12 @@ import json
 
 import pytest
 import torch
-from safetensors.torch import load_file
 from transformers import TrainerCallback
 
+from tests.conftest import weights
 from tuner.errors import UserError
 from tuner.recipe import load_recipe
 from tuner.train.trainer import train
-
-
-def weights(folder) -> dict[str, torch.Tensor]:
-    name = "adapter_model.safetensors" if (folder / "adapter_model.safetensors").is_file() else "model.safetensors"
-    return load_file(folder / name)
 
 
 def test_lora_run_writes_a_loadable_adapter_and_the_loss_falls(tiny_recipe, tiny_model):
