@@ -183,6 +183,19 @@ def test_variant_names_are_canonical():
         Variant.parse("en+shots=x")
 
 
+def test_shots_are_the_same_for_every_item_but_never_the_item_itself(tmp_path):
+    rows = [{"id": f"q{i}", "question": f"Question number {i}?", "choices": ["a", "b"], "answer": i % 2} for i in range(10)]
+    spec = load_spec(str(write_spec(tmp_path, languages=["en"], prompts={"en": {"loglik": "{question}"}})))
+    (tmp_path / "items.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    items = load_items(spec)
+    picked = {it.id: [s.id for s in pick_shots(it, items, 3, spec.id)] for it in items}
+    first = next(ids for item_id, ids in picked.items() if item_id not in ids and len(ids) == 3)
+    for item_id, ids in picked.items():
+        assert item_id not in ids and len(ids) == 3
+        assert ids == first or ids == [s for s in first if s != item_id] + ids[-1:]
+    assert sum(ids != first for ids in picked.values()) == 3  # only the three shot items see another
+
+
 def test_rendered_prompts_golden(tmp_path, tiny_tokenizer):
     """Prompt drift changes scores silently; these strings pin the rendering."""
     spec = load_spec(str(write_spec(tmp_path)))

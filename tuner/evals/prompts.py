@@ -88,13 +88,21 @@ def persona_text(name: str, lang: str, spec: BenchmarkSpec | None = None) -> str
     return texts[lang]
 
 
+SHOTS_SCHEME = "fixed"  # how shots are drawn (`pick_shots`); a new scheme must not reuse old answers
+
+
 def prompt_key(spec: BenchmarkSpec, variant: Variant) -> str:
     """What keys stored results on the prompt: the hash of the variant language's template, plus the
-    persona's text, so editing a persona never reuses answers given under the old wording."""
-    if not variant.persona:
-        return spec.prompt_hash(variant.lang)
-    text = persona_text(variant.persona, variant.lang, spec)
-    return hashlib.sha256(f"{spec.prompt_hash(variant.lang)}|{text}".encode()).hexdigest()[:12]
+    persona's text, so editing a persona never reuses answers given under the old wording, plus the
+    way shots are drawn."""
+    parts = [spec.prompt_hash(variant.lang)]
+    if variant.persona:
+        parts.append(persona_text(variant.persona, variant.lang, spec))
+    if variant.shots:
+        parts.append(f"shots:{SHOTS_SCHEME}")
+    if len(parts) == 1:
+        return parts[0]
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:12]
 
 
 @dataclass
@@ -121,13 +129,17 @@ def _fill(template: str, item: Item) -> str:
 
 
 def pick_shots(item: Item, pool: list[Item], k: int, spec_id: str) -> list[Item]:
-    """k other items of the same language with known answers, chosen reproducibly per item."""
+    """The same k answered items of the item's language before every item, drawn once reproducibly
+    (as MMLU's fixed dev shots), so the prompts of a variant share their opening and the engine runs
+    it once. An item drawn as a shot is shown the next one drawn instead of itself."""
     if k == 0:
         return []
-    candidates = [p for p in pool if p.lang == item.lang and p.id != item.id and p.answer is not None]
-    if len(candidates) < k:
-        raise UserError(f"benchmark '{spec_id}': {k} shots asked but only {len(candidates)} answered items in '{item.lang}'")
-    return random.Random(f"{spec_id}:{item.key}").sample(candidates, k)
+    candidates = [p for p in pool if p.lang == item.lang and p.answer is not None]
+    drawn = random.Random(f"{spec_id}:{item.lang}:shots").sample(candidates, min(k + 1, len(candidates)))
+    shots = [p for p in drawn if p.id != item.id][:k]
+    if len(shots) < k:
+        raise UserError(f"benchmark '{spec_id}': {k} shots asked but only {len(shots)} other answered items in '{item.lang}'")
+    return shots
 
 
 def _answer_text(item: Item, letter_mode: bool) -> str:
