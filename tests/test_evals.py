@@ -10,11 +10,11 @@ import torch
 
 import tuner.evals.evaluate as evaluate_mod
 from tuner.errors import UserError
-from tuner.evals.engine import Scorer, parse_answer, reference_loglik
+from tuner.evals.engine import Row, Scorer, parse_answer, prefix_groups, reference_loglik
 from tuner.evals.evaluate import evaluate
 from tuner.evals.loaders import load_items
 from tuner.evals.metrics import accuracy, wilson_interval
-from tuner.evals.prompts import Variant, build_prompt, pick_shots
+from tuner.evals.prompts import Prompt, Variant, build_prompt, pick_shots
 from tuner.evals.spec import load_spec
 from tuner.evals.store import ResultStore
 
@@ -83,6 +83,13 @@ def test_cloze_continuations_carry_the_rest_of_the_sentence(tiny, tmp_path):
     assert fast == pytest.approx([reference_loglik(model, scorer, prompt.context, c) for c in prompt.continuations], abs=1e-4)
 
 
+def plain_letters(model, scorer: Scorer, prompt: Prompt) -> list[float]:
+    """The letters' log-probs from one unbatched forward over the whole prompt."""
+    context, ids = scorer.letter_ids(prompt, 4)
+    with torch.no_grad():
+        return model(input_ids=torch.tensor([context])).logits[0, -1].log_softmax(-1)[ids].tolist()
+
+
 @pytest.mark.parametrize("variant", ["en", "en+chat", "hi+persona=india+chat"])
 def test_letter_scores_equal_a_plain_forward(tiny, tmp_path, variant):
     model, tok = tiny
@@ -93,10 +100,7 @@ def test_letter_scores_equal_a_plain_forward(tiny, tmp_path, variant):
     scorer = Scorer(model, tok)
     got = scorer.letters(prompts, [4] * len(prompts))
     for p, scores in zip(prompts, got, strict=True):
-        context, ids = scorer.letter_ids(p, 4)
-        with torch.no_grad():
-            ref = model(input_ids=torch.tensor([context])).logits[0, -1].log_softmax(-1)[ids].tolist()
-        assert scores == pytest.approx(ref, abs=1e-4)
+        assert scores == pytest.approx(plain_letters(model, scorer, p), abs=1e-4)
     assert ("A. Holi\nB. Diwali" if v.lang == "en" else "A. होली\nB. दीवाली") in prompts[0].context
 
 
@@ -181,6 +185,37 @@ def test_variant_names_are_canonical():
     assert Variant.parse("en+nochat").name == Variant.parse("en").name == "en"
     with pytest.raises(UserError, match="cannot read 'shots=x'"):
         Variant.parse("en+shots=x")
+
+
+def test_prefix_groups_share_the_longest_common_opening():
+    shots = list(range(100, 110))  # ten tokens every prompt of a variant opens with
+    rows = [Row(i, shots + [i, 7, 8], []) for i in range(6)]
+    rows += [Row(6, [101, 102, 1, 2], []), Row(7, [101, 102, 3], [])]  # an item that is itself a shot
+    rows.append(Row(8, shots[:4], []))  # a context ending inside the opening keeps its last token
+    groups = prefix_groups(rows, min_saving=20)
+    assert [(n, sorted(r.index for r in run)) for n, run in groups] == [(10, [0, 1, 2, 3, 4, 5]), (0, [6, 7, 8])]
+    # Without enough to save, nothing is shared: the prefix pass would cost more than it spares.
+    assert prefix_groups(rows, min_saving=60) == [(0, sorted(rows, key=lambda r: r.context))]
+
+
+def test_shared_openings_are_run_once_and_score_like_the_reference(tiny):
+    model, tok = tiny
+    opening = "Answer as an average person from India would.\n\nQuestion: Which festival is the festival of lights?\nAnswer: Diwali\n\n"
+    questions = ["Which river flows through Varanasi?", "Two plus two is?", "Which city is on the coast?", "Who wrote Gitanjali?",
+                 "Which dance comes from Kerala?", "Which grain is ragi?"]
+    prompts = [Prompt(f"{opening}Question: {q}\nAnswer:", [" Ganga", " four", " Mumbai", " Tagore"]) for q in questions]
+    prompts.append(Prompt("Question: Which state is Goa?\nAnswer:", [" itself", " Kerala", " Assam", " Bihar"]))
+    plain = Scorer(model, tok, token_budget=4096, pack_width=4096)  # the opening saves less than a pack: not shared
+    shared = Scorer(model, tok, token_budget=256, pack_width=128)
+    fast, slow = shared.loglik(prompts), plain.loglik(prompts)
+    assert shared.positions < plain.positions - 4 * len(tok(opening)["input_ids"])
+    for p, a, b in zip(prompts, fast, slow, strict=True):
+        ref = [reference_loglik(model, shared, p.context, c) for c in p.continuations]
+        assert [s for s, _ in a] == pytest.approx(ref, abs=1e-4)
+        assert [s for s, _ in b] == pytest.approx(ref, abs=1e-4)
+    letters = shared.letters(prompts, [4] * len(prompts))
+    for p, scores in zip(prompts, letters, strict=True):
+        assert scores == pytest.approx(plain_letters(model, shared, p), abs=1e-4)
 
 
 def test_shots_are_the_same_for_every_item_but_never_the_item_itself(tmp_path):

@@ -12,6 +12,10 @@ choices); each later token at the position of the token before it. Only those po
 the LM head, never the whole vocabulary for every token. Rows are sorted by length and batched by a
 token budget, so padding stays small.
 
+Prompts of one call often open alike (a persona, a chat template's system turn, the same k shots):
+rows that share a long run of leading tokens are grouped, the run goes through the model once, and
+every row of the group attends to its cached keys and values instead of recomputing them.
+
 Tokenisation at the context/continuation boundary follows lm-eval: trailing spaces of the context
 move to the continuation, `context + continuation` is encoded whole, and the continuation is what
 follows the context's own encoding.
@@ -46,6 +50,56 @@ class Row:
 
     def __len__(self) -> int:
         return len(self.context) + sum(len(s) for s in self.segments)
+
+
+@dataclass
+class Prefix:
+    """Leading tokens shared by a group of rows, run once: per layer, its keys and values."""
+
+    length: int
+    layers: list[tuple[torch.Tensor, torch.Tensor]]
+
+
+def common_length(a: Sequence[int], b: Sequence[int]) -> int:
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
+def prefix_groups(rows: list[Row], min_saving: int) -> list[tuple[int, list[Row]]]:
+    """Rows grouped by a shared leading run of tokens: (run length, rows), with a run of 0 for the rest.
+
+    In lexicographic order, the run shared by consecutive rows is the least common length of
+    neighbours, so groups are cut where that falls below a threshold; the threshold that saves the
+    most positions wins. A group is kept when it saves at least `min_saving` positions, and each row
+    keeps its last context token, whose hidden state predicts the answer.
+    """
+    order = sorted(rows, key=lambda r: r.context)
+    common = [common_length(a.context, b.context) for a, b in zip(order, order[1:], strict=False)]
+
+    def split(threshold: int) -> tuple[list[tuple[int, list[Row]]], list[Row]]:
+        groups: list[tuple[int, list[Row]]] = []
+        rest: list[Row] = []
+        start = 0
+        for end in range(1, len(order) + 1):
+            if end == len(order) or common[end - 1] < threshold:
+                run = order[start:end]
+                shared = min([*common[start : end - 1], min(len(r.context) for r in run) - 1])
+                if len(run) > 1 and (len(run) - 1) * shared >= min_saving:
+                    groups.append((shared, run))
+                else:
+                    rest.extend(run)
+                start = end
+        return groups, rest
+
+    def saving(split_: tuple[list[tuple[int, list[Row]]], list[Row]]) -> int:
+        return sum((len(run) - 1) * shared for shared, run in split_[0])
+
+    groups, rest = max((split(t) for t in {*common, 1 << 30}), key=saving)
+    return groups + ([(0, rest)] if rest else [])
 
 
 class Scorer:
@@ -141,11 +195,33 @@ class Scorer:
         for i in range(0, len(packs), per_batch):
             yield packs[i : i + per_batch]
 
-    def _forward(self, batch: list[list[Row]]) -> tuple[torch.Tensor, dict[int, tuple[int, int, list[int]]]]:
-        """Hidden states of packed sequences under the block mask.
+    def _prefix(self, ids: list[int]) -> Prefix:
+        torch = self._torch
+        with torch.inference_mode():
+            cache = self.decoder(input_ids=torch.tensor([ids], device=self.device), use_cache=True).past_key_values
+        self.forward_calls += 1
+        self.positions += len(ids)
+        return Prefix(len(ids), [(layer.keys, layer.values) for layer in cache.layers])
+
+    def _hidden(self, rows: list[Row]) -> Iterator[tuple[list[Row], torch.Tensor, dict[int, tuple[int, int, list[int]]]]]:
+        """Every row through the model: per batch, its rows (contexts without the shared prefix),
+        their hidden states and where each row sits (see `_forward`)."""
+        for shared, group in prefix_groups(rows, min_saving=self.pack_width):
+            prefix = self._prefix(group[0].context[:shared]) if shared else None
+            rest = [Row(r.index, r.context[shared:], r.targets) for r in group]
+            for batch in self.batches(rest):
+                hidden, where = self._forward(batch, prefix)
+                yield [r for pack in batch for r in pack], hidden, where
+
+    def _forward(
+        self, batch: list[list[Row]], prefix: Prefix | None
+    ) -> tuple[torch.Tensor, dict[int, tuple[int, int, list[int]]]]:
+        """Hidden states of packed sequences under the block mask, after the prefix's cached states.
 
         Returns them and, per item index: (sequence in batch, offset of its context, segment starts).
         """
+        from transformers import DynamicCache
+
         torch = self._torch
         width = max(sum(len(r) for r in pack) for pack in batch)
         ids = torch.full((len(batch), width), self.tokenizer.pad_token_id or 0, dtype=torch.long)
@@ -176,10 +252,16 @@ class Scorer:
             # Padding positions see themselves only, so no softmax row is empty.
             idx = torch.arange(offset, width)
             allowed[b, idx, idx] = True
+        cache = None
+        if prefix:  # every position also sees the whole prefix, and counts on from its end
+            allowed = torch.cat([torch.ones(len(batch), width, prefix.length, dtype=torch.bool), allowed], -1)
+            pos += prefix.length
+            cache = DynamicCache([(k.expand(len(batch), -1, -1, -1), v.expand(len(batch), -1, -1, -1)) for k, v in prefix.layers])
         mask = torch.zeros(allowed.shape, dtype=self.dtype).masked_fill_(~allowed, torch.finfo(self.dtype).min)
         with torch.inference_mode():
             hidden = self.decoder(
-                input_ids=ids.to(self.device), attention_mask=mask[:, None].to(self.device), position_ids=pos.to(self.device)
+                input_ids=ids.to(self.device), attention_mask=mask[:, None].to(self.device), position_ids=pos.to(self.device),
+                past_key_values=cache, use_cache=cache is not None,
             ).last_hidden_state
         self.forward_calls += 1
         self.positions += sum(len(r) for pack in batch for r in pack)
@@ -197,10 +279,9 @@ class Scorer:
         torch = self._torch
         rows = [self.loglik_row(i, p) for i, p in enumerate(prompts)]
         out: list[list[tuple[float, int]]] = [[] for _ in prompts]
-        for batch in self.batches(rows):
-            hidden, where = self._forward(batch)
+        for batch, hidden, where in self._hidden(rows):
             gather_b, gather_t, targets, owners = [], [], [], []
-            for row in (r for pack in batch for r in pack):
+            for row in batch:
                 b, offset, starts = where[row.index]
                 last_ctx = offset + len(row.context) - 1
                 for c, (target, start) in enumerate(zip(row.targets, starts, strict=True)):
@@ -215,7 +296,7 @@ class Scorer:
             sums: dict[tuple[int, int], float] = {}
             for owner, value in zip(owners, picked, strict=True):
                 sums[owner] = sums.get(owner, 0.0) + value
-            for row in (r for pack in batch for r in pack):
+            for row in batch:
                 out[row.index] = [(sums[(row.index, c)], len(t)) for c, t in enumerate(row.targets)]
         return out
 
@@ -227,13 +308,11 @@ class Scorer:
             rows.append(Row(i, context, []))
             letter_ids.append(ids)
         out: list[list[float]] = [[] for _ in prompts]
-        for batch in self.batches(rows):
-            hidden, where = self._forward(batch)
-            items = [r for pack in batch for r in pack]
-            seq = [where[r.index][0] for r in items]
-            last = [where[r.index][1] + len(r.context) - 1 for r in items]
+        for batch, hidden, where in self._hidden(rows):
+            seq = [where[r.index][0] for r in batch]
+            last = [where[r.index][1] + len(r.context) - 1 for r in batch]
             lp = self._log_probs(hidden[seq, last])
-            for k, row in enumerate(items):
+            for k, row in enumerate(batch):
                 out[row.index] = lp[k, letter_ids[row.index]].tolist()
         return out
 
