@@ -1,7 +1,7 @@
 """Scoring speed and agreement: tuner vs lm-evaluation-harness on the same items and model.
 
-    python scripts/bench_eval.py                      # india_recall English items, mc_loglik, then mc_letter
-    python scripts/bench_eval.py --limit 200 --modes mc_loglik --batch-sizes 32,auto
+    python scripts/bench_eval.py                      # india_recall English items, mc_loglik and mc_letter, 0 and 5 shots
+    python scripts/bench_eval.py --limit 200 --modes mc_loglik --shots 0 --batch-sizes 32,auto
 
 Each run is a fresh process (whole-process time is measured by this script from spawn to exit):
 `tuner eval` with an empty result store, and `lm_eval` over a task defined on the same local file,
@@ -9,6 +9,10 @@ at each batch size given (the best is the peer). Scoring time is the time each t
 scoring calls: tuner's own `timing.scoring_s`; for lm-eval, the time inside `HFLM.loglikelihood`,
 measured by a small wrapper that runs lm-eval's `simple_evaluate` in the child process. Agreement is
 the share of items where both predict the same option under the raw log-likelihood (lm-eval `acc`).
+
+With k shots both tools show every item the same k answered items (tuner's fixed shots; lm-eval's
+`first_n` sampler over a copy of the file that lists them first, which drops the item itself just
+as tuner does), so the prompts are identical text.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import sys
 import tempfile
 import textwrap
 import time
+from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -51,7 +56,8 @@ LM_EVAL_WORKER = textwrap.dedent(
     )
     samples = res["samples"][task]
     preds = {str(s["doc"]["id"]): max(range(len(s["filtered_resps"])), key=lambda i: s["filtered_resps"][i][0]) for s in samples}
-    json.dump({"scoring_s": spent[0], "preds": preds, "acc": res["results"][task]["acc,none"]}, open(out, "w"))
+    contexts = {str(s["doc"]["id"]): s["arguments"][0][0] for s in samples}
+    json.dump({"scoring_s": spent[0], "preds": preds, "contexts": contexts, "acc": res["results"][task]["acc,none"]}, open(out, "w"))
     """
 )
 
@@ -64,20 +70,41 @@ def write_inputs(work: Path, limit: int) -> Path:
     return data
 
 
-def tuner_spec(work: Path, data: Path, mode: str) -> Path:
+def shots_first(work: Path, data: Path, spec: Path, shots: int) -> Path:
+    """A copy of the items with tuner's k+1 drawn shots first, in the order drawn: lm-eval's
+    `first_n` sampler then gives every item the shots tuner gives it."""
+    from tuner.evals.loaders import load_items
+    from tuner.evals.prompts import pick_shots
+    from tuner.evals.spec import load_spec
+
+    bench = load_spec(str(spec))
+    items = load_items(bench)
+    # Every item but the shots themselves sees the first k drawn; the first shot sees the next one.
+    seen = Counter(tuple(s.id for s in pick_shots(it, items, shots, bench.id)) for it in items)
+    drawn = list(seen.most_common(1)[0][0])
+    first = next(it for it in items if it.id == drawn[0])
+    drawn.append(pick_shots(first, items, shots, bench.id)[-1].id)
+    rows = [json.loads(x) for x in data.read_text().splitlines()]
+    rows.sort(key=lambda r: drawn.index(str(r["id"])) if str(r["id"]) in drawn else len(drawn))
+    ordered = work / f"items_en_{shots}shots.jsonl"
+    ordered.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+    return ordered
+
+
+def tuner_spec(work: Path, data: Path, mode: str, shots: int) -> Path:
     spec = {
         "id": f"bench_{mode}", "version": 1, "description": "benchmark copy of india_recall (English)",
         "source": {"path": str(data), "origin": "india_recall", "license": "Apache-2.0"},
         "languages": ["en"], "scoring": mode, "metric": "acc",
         "prompts": {"en": {"loglik": "Question: {question}\nAnswer:", "letter": "Question: {question}\n{options}\nAnswer:"}},
     }
-    path = work / f"bench_{mode}.yaml"
+    path = work / f"bench_{mode}_{shots}shots.yaml"
     path.write_text(json.dumps(spec))
     return path
 
 
-def lm_eval_task(work: Path, data: Path, mode: str) -> str:
-    name = f"tunerbench_{mode}"
+def lm_eval_task(work: Path, data: Path, mode: str, shots: int) -> str:
+    name = f"tunerbench_{mode}_{shots}shots"
     if mode == "mc_loglik":
         text, choice = "Question: {{question}}\\nAnswer:", "{{choices}}"
     else:
@@ -95,6 +122,10 @@ def lm_eval_task(work: Path, data: Path, mode: str) -> str:
         doc_to_text: "{text}"
         doc_to_choice: '{choice}'
         doc_to_target: answer
+        num_fewshot: {shots}
+        fewshot_split: test
+        fewshot_config:
+          sampler: first_n
         metric_list:
           - metric: acc
         """))
@@ -109,13 +140,26 @@ def timed(cmd: list[str], env: dict[str, str]) -> float:
     return time.perf_counter() - t0
 
 
-def run_tuner(work: Path, spec: Path, mode: str, env: dict[str, str]) -> dict:
-    home = work / f"home_{mode}"
-    (home).mkdir()
+def tuner_contexts(spec: Path, shots: int) -> dict[str, str]:
+    """The text tuner's engine reads for each item, to check both tools are shown the same prompts."""
+    from tuner.evals.loaders import load_items
+    from tuner.evals.prompts import Variant, build_prompt, pick_shots
+    from tuner.evals.spec import load_spec
+
+    bench = load_spec(str(spec))
+    items = load_items(bench)
+    variant = Variant("en", shots=shots).resolved(bench)
+    return {it.id: build_prompt(it, bench, variant, pick_shots(it, items, shots, bench.id), None).context for it in items}
+
+
+def run_tuner(work: Path, spec: Path, mode: str, shots: int, env: dict[str, str]) -> dict:
+    home = work / f"home_{mode}_{shots}shots"
+    home.mkdir()
     # The prepared model is shared; the result store starts empty so every item is really scored.
     (home / "models").symlink_to(Path(env.get("TUNER_HOME", Path.home() / ".cache/tuner")).expanduser() / "models")
-    out = work / f"tuner_{mode}"
-    wall = timed([sys.executable, "-m", "tuner", "eval", "smollm2-135m-instruct", "--suite", str(spec), "--out", str(out)],
+    out = work / f"tuner_{mode}_{shots}shots"
+    wall = timed([sys.executable, "-m", "tuner", "eval", "smollm2-135m-instruct", "--suite", str(spec), "--variant", f"en+shots={shots}",
+                  "--out", str(out)],
                  {**env, "TUNER_HOME": str(home)})
     res = json.loads((out / "results.json").read_text())
     preds = {}
@@ -138,6 +182,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--limit", type=int, default=420, help="English items of india_recall to score")
     parser.add_argument("--modes", default="mc_loglik,mc_letter")
+    parser.add_argument("--shots", default="0,5", help="few-shot counts to compare at (the same shots in both tools)")
     parser.add_argument("--batch-sizes", default="1,8,32,auto")
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
@@ -152,19 +197,23 @@ def main() -> None:
         data = write_inputs(work, args.limit)
         n = args.limit
         for mode in args.modes.split(","):
-            tuner = run_tuner(work, tuner_spec(work, data, mode), mode, env)
-            task = lm_eval_task(work, data, mode)
-            peers = {b: run_lm_eval(work, task, b, env, model_dir) for b in args.batch_sizes.split(",")}
-            best_b = min(peers, key=lambda b: peers[b]["scoring_s"])
-            best = peers[best_b]
-            agree = sum(tuner["preds"][k] == v for k, v in best["preds"].items()) / len(best["preds"])
-            print(f"\n== {mode}: {n} items, {args.threads} threads ==")
-            print(f"{'run':22} {'scoring s':>10} {'process s':>10} {'items/s':>9} {'accuracy':>9}")
-            print(f"{'tuner':22} {tuner['scoring_s']:>10.2f} {tuner['wall_s']:>10.2f} {n / tuner['scoring_s']:>9.1f} {tuner['acc']:>9.3f}")
-            for b, r in peers.items():
-                print(f"{'lm-eval batch ' + b:22} {r['scoring_s']:>10.2f} {r['wall_s']:>10.2f} {n / r['scoring_s']:>9.1f} {r['acc']:>9.3f}")
-            print(f"speed-up vs lm-eval's best (batch {best_b}): scoring {best['scoring_s'] / tuner['scoring_s']:.2f}x, "
-                  f"whole process {best['wall_s'] / tuner['wall_s']:.2f}x; same prediction on {agree:.1%} of items")
+            for shots in map(int, args.shots.split(",")):
+                spec = tuner_spec(work, data, mode, shots)
+                tuner = run_tuner(work, spec, mode, shots, env)
+                task = lm_eval_task(work, shots_first(work, data, spec, shots) if shots else data, mode, shots)
+                peers = {b: run_lm_eval(work, task, b, env, model_dir) for b in args.batch_sizes.split(",")}
+                best_b = min(peers, key=lambda b: peers[b]["scoring_s"])
+                best = peers[best_b]
+                agree = sum(tuner["preds"][k] == v for k, v in best["preds"].items()) / len(best["preds"])
+                same_text = sum(best["contexts"][k] == v for k, v in tuner_contexts(spec, shots).items()) / n
+                print(f"\n== {mode}, {shots} shots: {n} items, {args.threads} threads ==")
+                print(f"{'run':22} {'scoring s':>10} {'process s':>10} {'items/s':>9} {'accuracy':>9}")
+                print(f"{'tuner':22} {tuner['scoring_s']:>10.2f} {tuner['wall_s']:>10.2f} {n / tuner['scoring_s']:>9.1f} {tuner['acc']:>9.3f}")
+                for b, r in peers.items():
+                    print(f"{'lm-eval batch ' + b:22} {r['scoring_s']:>10.2f} {r['wall_s']:>10.2f} {n / r['scoring_s']:>9.1f} {r['acc']:>9.3f}")
+                print(f"speed-up vs lm-eval's best (batch {best_b}): scoring {best['scoring_s'] / tuner['scoring_s']:.2f}x, "
+                      f"whole process {best['wall_s'] / tuner['wall_s']:.2f}x; same prediction on {agree:.1%} of items, "
+                      f"identical prompt text on {same_text:.1%}", flush=True)
 
 
 if __name__ == "__main__":
