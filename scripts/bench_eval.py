@@ -25,7 +25,6 @@ import sys
 import tempfile
 import textwrap
 import time
-from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -74,16 +73,11 @@ def shots_first(work: Path, data: Path, spec: Path, shots: int) -> Path:
     """A copy of the items with tuner's k+1 drawn shots first, in the order drawn: lm-eval's
     `first_n` sampler then gives every item the shots tuner gives it."""
     from tuner.evals.loaders import load_items
-    from tuner.evals.prompts import pick_shots
+    from tuner.evals.prompts import draw_shots
     from tuner.evals.spec import load_spec
 
     bench = load_spec(str(spec))
-    items = load_items(bench)
-    # Every item but the shots themselves sees the first k drawn; the first shot sees the next one.
-    seen = Counter(tuple(s.id for s in pick_shots(it, items, shots, bench.id)) for it in items)
-    drawn = list(seen.most_common(1)[0][0])
-    first = next(it for it in items if it.id == drawn[0])
-    drawn.append(pick_shots(first, items, shots, bench.id)[-1].id)
+    drawn = [it.id for it in draw_shots(load_items(bench), "en", shots, bench.id)]
     rows = [json.loads(x) for x in data.read_text().splitlines()]
     rows.sort(key=lambda r: drawn.index(str(r["id"])) if str(r["id"]) in drawn else len(drawn))
     ordered = work / f"items_en_{shots}shots.jsonl"
@@ -149,7 +143,8 @@ def tuner_contexts(spec: Path, shots: int) -> dict[str, str]:
     bench = load_spec(str(spec))
     items = load_items(bench)
     variant = Variant("en", shots=shots).resolved(bench)
-    return {it.id: build_prompt(it, bench, variant, pick_shots(it, items, shots, bench.id), None).context for it in items}
+    picked = pick_shots(items, items, shots, bench.id)
+    return {it.id: build_prompt(it, bench, variant, s, None).context for it, s in zip(items, picked, strict=True)}
 
 
 def run_tuner(work: Path, spec: Path, mode: str, shots: int, env: dict[str, str]) -> dict:

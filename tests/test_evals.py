@@ -57,7 +57,7 @@ def test_batched_loglik_equals_the_one_at_a_time_reference(tiny, tmp_path, varia
     items = load_items(spec)
     v = Variant.parse(variant).resolved(spec)
     subset = [it for it in items if it.lang == v.lang]
-    prompts = [build_prompt(it, spec, v, pick_shots(it, items, v.shots, spec.id), tok) for it in subset]
+    prompts = [build_prompt(it, spec, v, s, tok) for it, s in zip(subset, pick_shots(subset, items, v.shots, spec.id), strict=True)]
     scorer = Scorer(model, tok, token_budget=budget, pack_width=budget // 2)
     fast = scorer.loglik(prompts)
     for p, scores in zip(prompts, fast, strict=True):
@@ -223,7 +223,7 @@ def test_shots_are_the_same_for_every_item_but_never_the_item_itself(tmp_path):
     spec = load_spec(str(write_spec(tmp_path, languages=["en"], prompts={"en": {"loglik": "{question}"}})))
     (tmp_path / "items.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     items = load_items(spec)
-    picked = {it.id: [s.id for s in pick_shots(it, items, 3, spec.id)] for it in items}
+    picked = {it.id: [s.id for s in shots] for it, shots in zip(items, pick_shots(items, items, 3, spec.id), strict=True)}
     first = next(ids for item_id, ids in picked.items() if item_id not in ids and len(ids) == 3)
     for item_id, ids in picked.items():
         assert item_id not in ids and len(ids) == 3

@@ -107,7 +107,8 @@ def respond(item: Item, spec: BenchmarkSpec, variant: Variant, prompt: Prompt, r
 
 
 def score_chunk(scorer: Scorer, spec: BenchmarkSpec, variant: Variant, items: list[Item], pool: list[Item]) -> list[dict[str, Any]]:
-    prompts = [build_prompt(it, spec, variant, pick_shots(it, pool, variant.shots, spec.id), scorer.tokenizer) for it in items]
+    shots = pick_shots(items, pool, variant.shots, spec.id)
+    prompts = [build_prompt(it, spec, variant, s, scorer.tokenizer) for it, s in zip(items, shots, strict=True)]
     if variant.scoring == "mc_loglik":
         raw: list[Any] = scorer.loglik(prompts)
     elif variant.scoring in ("mc_letter", "distribution"):

@@ -88,7 +88,7 @@ def persona_text(name: str, lang: str, spec: BenchmarkSpec | None = None) -> str
     return texts[lang]
 
 
-SHOTS_SCHEME = "fixed"  # how shots are drawn (`pick_shots`); a new scheme must not reuse old answers
+SHOTS_SCHEME = "fixed"  # how shots are drawn (`draw_shots`); a new scheme must not reuse old answers
 
 
 def prompt_key(spec: BenchmarkSpec, variant: Variant) -> str:
@@ -128,22 +128,30 @@ def _fill(template: str, item: Item) -> str:
         raise UserError(f"prompt template '{template}': unknown placeholder {e}; use {{question}}, {{options}}, {{country}}") from None
 
 
-def pick_shots(item: Item, pool: list[Item], k: int, spec_id: str) -> list[Item]:
-    """The same k answered items of the item's language before every item, drawn once reproducibly
-    (as MMLU's fixed dev shots), so the prompts of a variant share their opening and the engine runs
-    it once. An item drawn as a shot is shown the next one drawn instead of itself."""
+def draw_shots(pool: list[Item], lang: str, k: int, spec_id: str) -> list[Item]:
+    """The k+1 answered items of `lang` drawn once reproducibly (as MMLU's fixed dev shots): every
+    item is shown the first k, and an item among them the next one drawn instead of itself."""
+    candidates = [p for p in pool if p.lang == lang and p.answer is not None]
+    return random.Random(f"{spec_id}:{lang}:shots").sample(candidates, min(k + 1, len(candidates)))
+
+
+def pick_shots(items: list[Item], pool: list[Item], k: int, spec_id: str) -> list[list[Item]]:
+    """Per item, the same k shots of its language, so the prompts of a variant share their opening
+    and the engine runs it once. Drawn once per language, not per item."""
     if k == 0:
-        return []
-    candidates = [p for p in pool if p.lang == item.lang and p.answer is not None]
-    drawn = random.Random(f"{spec_id}:{item.lang}:shots").sample(candidates, min(k + 1, len(candidates)))
-    shots = [p for p in drawn if p.id != item.id][:k]
-    if len(shots) < k:
-        raise UserError(f"benchmark '{spec_id}': {k} shots asked but only {len(shots)} other answered items in '{item.lang}'")
-    return shots
+        return [[] for _ in items]
+    drawn = {lang: draw_shots(pool, lang, k, spec_id) for lang in {it.lang for it in items}}
+    out = []
+    for item in items:
+        shots = [p for p in drawn[item.lang] if p.id != item.id][:k]
+        if len(shots) < k:
+            raise UserError(f"benchmark '{spec_id}': {k} shots asked but only {len(shots)} other answered items in '{item.lang}'")
+        out.append(shots)
+    return out
 
 
 def _answer_text(item: Item, letter_mode: bool) -> str:
-    assert item.answer is not None  # pick_shots only takes answered items
+    assert item.answer is not None  # draw_shots only draws answered items
     if letter_mode:
         return LETTERS[item.answer]
     if "___" in item.question:
